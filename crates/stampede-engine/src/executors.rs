@@ -1,0 +1,344 @@
+//! The executors, per worker: which VU runs which iteration when.
+//!
+//! Looping executors (`constant-vus`, `shared-iterations`, `per-vu-iterations`, `ramping-vus`,
+//! `externally-controlled`) run one loop per VU slot. Arrival-rate executors start iterations on
+//! a precomputed schedule (this worker's share: every `workers`-th iteration), take a free VU for
+//! each, and count `dropped_iterations` when none is free and no more may be created.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stampede_core::{Executor, Scenario};
+use stampede_js::{log_line, IterationJob, LogLevel, ScenarioRef, Vu, WorkerCtx};
+use stampede_metrics::{builtin, MetricType};
+use tokio::sync::watch;
+
+use crate::schedule::{arrival_times, ramp_windows};
+
+/// This worker's share of one scenario.
+pub(crate) struct ScenarioPlan {
+    pub scenario: Scenario,
+    pub sref: Arc<ScenarioRef>,
+    /// (slot index within the scenario, VU id) of the VUs initialized up front.
+    pub slots: Vec<u64>,
+    pub vu_ids: Vec<u64>,
+    /// For shared-iterations: the counter all workers draw from.
+    pub shared_counter: Arc<AtomicU64>,
+    /// Arrival-rate: this worker's index and the number of workers (iteration stride).
+    pub worker: u64,
+    pub workers: u64,
+    /// Arrival-rate: how many more VUs this worker may create mid-test, and their ids.
+    pub extra_vu_ids: Arc<AtomicU64>,
+    pub extra_allowed: u64,
+}
+
+pub(crate) struct Env {
+    pub t0: Instant,
+    pub cancel: watch::Receiver<bool>,
+    pub graceful: watch::Receiver<bool>,
+    pub wctx: Rc<WorkerCtx>,
+}
+
+impl Env {
+    fn stopping(&self) -> bool {
+        *self.graceful.borrow() || *self.cancel.borrow()
+    }
+
+    /// Sleeps until `at`, returning early (false) if the test is stopping.
+    async fn sleep_until(&self, at: Instant) -> bool {
+        let mut g = self.graceful.clone();
+        tokio::select! {
+            _ = tokio::time::sleep_until(at.into()) => !self.stopping(),
+            _ = g.wait_for(|v| *v) => false,
+        }
+    }
+}
+
+fn log_iteration_error(sc: &ScenarioRef, e: &stampede_js::JsError) {
+    let line = log_line(
+        LogLevel::Error,
+        &format!("{}\n", e.with_stack()),
+        &[
+            ("executor", sc.executor),
+            ("scenario", &sc.name),
+            ("source", "stacktrace"),
+        ],
+    );
+    eprintln!("{line}");
+}
+
+async fn iterate(
+    env: &Env,
+    vu: &mut Vu,
+    sref: &Arc<ScenarioRef>,
+    scheduled: Option<Instant>,
+    hard: Instant,
+) {
+    let n = sref.iterations_started.fetch_add(1, Ordering::Relaxed);
+    let job = IterationJob {
+        scenario: sref.clone(),
+        iteration_in_scenario: n,
+        scheduled,
+        hard_deadline: Some(hard),
+        cancel: Some(env.cancel.clone()),
+    };
+    let out = vu.iterate(job).await;
+    if let Some(e) = &out.error {
+        log_iteration_error(sref, e);
+    }
+}
+
+/// Runs this worker's share of a scenario; returns the VUs for shutdown.
+pub(crate) async fn run_scenario(env: Rc<Env>, plan: ScenarioPlan, vus: Vec<Vu>) -> Vec<Vu> {
+    let start = env.t0 + plan.scenario.start_time;
+    if !env.sleep_until(start).await {
+        return vus;
+    }
+    let gs = plan.scenario.graceful_stop;
+    match plan.scenario.executor.clone() {
+        Executor::ConstantArrivalRate {
+            rate,
+            time_unit,
+            duration,
+            ..
+        } => {
+            let per_sec = rate as f64 / time_unit.as_secs_f64();
+            let times = arrival_times(per_sec, &[(duration, per_sec)], plan.worker, plan.workers);
+            run_arrival(env, plan, vus, start, times, start + duration, gs).await
+        }
+        Executor::RampingArrivalRate {
+            start_rate,
+            time_unit,
+            stages,
+            ..
+        } => {
+            let unit = time_unit.as_secs_f64();
+            let rs: Vec<(Duration, f64)> = stages
+                .iter()
+                .map(|s| (s.duration, s.target as f64 / unit))
+                .collect();
+            let total: Duration = stages.iter().map(|s| s.duration).sum();
+            let times = arrival_times(start_rate as f64 / unit, &rs, plan.worker, plan.workers);
+            run_arrival(env, plan, vus, start, times, start + total, gs).await
+        }
+        other => {
+            let mut tasks = Vec::new();
+            for (slot, vu) in plan.slots.iter().copied().zip(vus) {
+                let env = env.clone();
+                let sref = plan.sref.clone();
+                let exec = other.clone();
+                let counter = plan.shared_counter.clone();
+                tasks.push(tokio::task::spawn_local(async move {
+                    looping_vu(&env, vu, &sref, &exec, slot, start, gs, &counter).await
+                }));
+            }
+            let mut out = Vec::new();
+            for t in tasks {
+                if let Ok(vu) = t.await {
+                    out.push(vu);
+                }
+            }
+            out
+        }
+    }
+}
+
+struct ActiveGuard<'a>(&'a WorkerCtx, bool);
+
+impl ActiveGuard<'_> {
+    fn set(&mut self, active: bool) {
+        if active != self.1 {
+            self.1 = active;
+            self.0
+                .test
+                .vus_active
+                .fetch_add(if active { 1 } else { -1 }, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.set(false);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn looping_vu(
+    env: &Env,
+    mut vu: Vu,
+    sref: &Arc<ScenarioRef>,
+    exec: &Executor,
+    slot: u64,
+    start: Instant,
+    gs: Duration,
+    counter: &AtomicU64,
+) -> Vu {
+    let mut active = ActiveGuard(&env.wctx, false);
+    let mut done: u64 = 0;
+    let windows: Vec<(Instant, Instant)> = match exec {
+        Executor::RampingVus {
+            start_vus, stages, ..
+        } => ramp_windows(*start_vus, stages, slot)
+            .into_iter()
+            .map(|(a, b)| (start + a, start + b))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let end = start + exec.max_duration();
+    loop {
+        if env.stopping() {
+            break;
+        }
+        let now = Instant::now();
+        let hard = match exec {
+            Executor::ConstantVus { .. } => {
+                if now >= end {
+                    break;
+                }
+                end + gs
+            }
+            Executor::ExternallyControlled { duration, .. } => {
+                if !duration.is_zero() && now >= end {
+                    break;
+                }
+                if duration.is_zero() {
+                    now + Duration::from_secs(86400 * 365)
+                } else {
+                    end + gs
+                }
+            }
+            Executor::SharedIterations { iterations, .. } => {
+                if now >= end || counter.fetch_add(1, Ordering::Relaxed) >= *iterations {
+                    break;
+                }
+                end + gs
+            }
+            Executor::PerVuIterations { iterations, .. } => {
+                if now >= end || done >= *iterations {
+                    break;
+                }
+                end + gs
+            }
+            Executor::RampingVus {
+                graceful_ramp_down, ..
+            } => match windows.iter().find(|(_, b)| *b > now) {
+                None => break,
+                Some((a, b)) if *a > now => {
+                    active.set(false);
+                    let a = *a;
+                    if !env.sleep_until(a).await {
+                        break;
+                    }
+                    let _ = b;
+                    continue;
+                }
+                Some((_, b)) => (*b + *graceful_ramp_down).min(end + gs),
+            },
+            Executor::ConstantArrivalRate { .. } | Executor::RampingArrivalRate { .. } => break,
+        };
+        active.set(true);
+        iterate(env, &mut vu, sref, None, hard).await;
+        done += 1;
+    }
+    drop(active);
+    vu
+}
+
+async fn run_arrival(
+    env: Rc<Env>,
+    plan: ScenarioPlan,
+    vus: Vec<Vu>,
+    start: Instant,
+    times: Vec<Duration>,
+    end: Instant,
+    gs: Duration,
+) -> Vec<Vu> {
+    let pool: Rc<RefCell<Vec<Vu>>> = Rc::new(RefCell::new(vus));
+    let inflight = Rc::new(Cell::new(0usize));
+    let idle = Rc::new(tokio::sync::Notify::new());
+    let mut created = 0u64;
+    let mut warned = false;
+    let dropped_tags = {
+        let mut m = env.wctx.metrics.borrow_mut();
+        m.tags(&mut [("scenario", &plan.sref.name)])
+    };
+    let hard = end + gs;
+    for at in times {
+        let due = start + at;
+        if !env.sleep_until(due).await {
+            break;
+        }
+        let vu = pool.borrow_mut().pop();
+        let vu = match vu {
+            Some(vu) => Some(vu),
+            None if created < plan.extra_allowed => {
+                created += 1;
+                let id = plan.extra_vu_ids.fetch_add(1, Ordering::Relaxed);
+                match crate::worker::init_vu(id, &env.wctx).await {
+                    Ok(vu) => Some(vu),
+                    Err(e) => {
+                        eprintln!(
+                            "{}",
+                            log_line(
+                                LogLevel::Error,
+                                &format!("can't initialize a new VU: {e}"),
+                                &[]
+                            )
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let Some(mut vu) = vu else {
+            if !warned {
+                warned = true;
+                eprintln!(
+                    "{}",
+                    log_line(
+                        LogLevel::Warning,
+                        "Insufficient VUs, reached the maximum and cannot initialize more",
+                        &[
+                            ("executor", plan.sref.executor),
+                            ("scenario", &plan.sref.name)
+                        ],
+                    )
+                );
+            }
+            env.wctx.metrics.borrow_mut().add(
+                builtin::DROPPED_ITERATIONS,
+                MetricType::Counter,
+                dropped_tags,
+                1.0,
+            );
+            continue;
+        };
+        inflight.set(inflight.get() + 1);
+        let (env2, pool2, inflight2, idle2, sref) = (
+            env.clone(),
+            pool.clone(),
+            inflight.clone(),
+            idle.clone(),
+            plan.sref.clone(),
+        );
+        env.wctx.test.vus_active.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_local(async move {
+            iterate(&env2, &mut vu, &sref, Some(due), hard).await;
+            env2.wctx.test.vus_active.fetch_add(-1, Ordering::Relaxed);
+            pool2.borrow_mut().push(vu);
+            inflight2.set(inflight2.get() - 1);
+            if inflight2.get() == 0 {
+                idle2.notify_one();
+            }
+        });
+    }
+    while inflight.get() > 0 {
+        idle.notified().await;
+    }
+    pool.take()
+}

@@ -1,0 +1,54 @@
+// The `k6` module. `N` is the VU's native binding object, captured at load time.
+const N = globalThis.__stampede_native;
+
+export function check(val, sets, tags) {
+  let all = true;
+  for (const name of Object.keys(sets || {})) {
+    const c = sets[name];
+    let ok;
+    if (typeof c === 'function') {
+      try {
+        ok = !!c(val);
+      } catch (e) {
+        N.checkResult(name, false, tags);
+        throw e;
+      }
+    } else {
+      ok = !!c;
+    }
+    N.checkResult(name, ok, tags);
+    if (!ok) all = false;
+  }
+  return all;
+}
+
+export function sleep(secs) {
+  N.sleep(Number(secs));
+}
+
+export function group(name, fn) {
+  if (typeof fn !== 'function') throw new TypeError('group: the second argument must be a function');
+  const start = N.groupEnter(String(name));
+  try {
+    return fn();
+  } finally {
+    N.groupExit(start);
+  }
+}
+
+export function fail(msg) {
+  throw new Error(msg === undefined ? '' : String(msg));
+}
+
+export function randomSeed(seed) {
+  let s = (Number(seed) >>> 0) || 0x9e3779b9;
+  Math.random = function () {
+    // xorshift32: deterministic for a given seed, as k6's randomSeed promises
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+export default { check, sleep, group, fail, randomSeed };

@@ -1,0 +1,12 @@
+// The `k6/encoding` module.
+const N = globalThis.__stampede_native;
+
+export function b64encode(input, encoding) {
+  return N.b64encode(typeof input === 'string' ? input : input, encoding || 'std');
+}
+
+export function b64decode(input, encoding, format) {
+  return N.b64decode(String(input), encoding || 'std', format || '');
+}
+
+export default { b64encode, b64decode };

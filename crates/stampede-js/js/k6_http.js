@@ -1,0 +1,191 @@
+// The `k6/http` module: argument handling and the Response class in JS; the request itself,
+// its timings and its metrics in Rust.
+const N = globalThis.__stampede_native;
+
+function encodeForm(obj) {
+  return Object.keys(obj)
+    .map((k) => {
+      const v = obj[k];
+      if (Array.isArray(v)) return v.map((x) => encodeURIComponent(k) + '=' + encodeURIComponent(x)).join('&');
+      return encodeURIComponent(k) + '=' + encodeURIComponent(v === undefined || v === null ? '' : v);
+    })
+    .join('&');
+}
+
+function bodyOf(body, headers) {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return body;
+  if (body instanceof ArrayBuffer) return body;
+  if (ArrayBuffer.isView(body)) return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength);
+  if (typeof body === 'object') {
+    if (!headers.some((h) => h[0].toLowerCase() === 'content-type')) {
+      headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
+    }
+    return encodeForm(body);
+  }
+  return String(body);
+}
+
+function durationMs(v) {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return v;
+  return N.parseDurationMs(String(v));
+}
+
+function prepare(method, url, body, params) {
+  const p = params || {};
+  const headers = [];
+  if (p.headers) for (const k of Object.keys(p.headers)) headers.push([k, String(p.headers[k])]);
+  const b = bodyOf(body, headers);
+  const cookies = [];
+  if (p.cookies) {
+    for (const k of Object.keys(p.cookies)) {
+      const c = p.cookies[k];
+      if (typeof c === 'object' && c !== null) cookies.push([k, String(c.value), c.replace ? '1' : '0']);
+      else cookies.push([k, String(c)]);
+    }
+  }
+  let tags;
+  if (p.tags) {
+    tags = {};
+    for (const k of Object.keys(p.tags)) tags[k] = String(p.tags[k]);
+  }
+  if (url && typeof url === 'object' && url.__k6url) {
+    if (!tags || tags.name === undefined) {
+      tags = tags || {};
+      tags.name = url.name;
+    }
+    url = url.url;
+  }
+  return {
+    method: String(method).toUpperCase(),
+    url: String(url),
+    body: b,
+    headers,
+    cookies,
+    tags,
+    timeout: durationMs(p.timeout),
+    redirects: p.redirects,
+    responseType: p.responseType,
+    callback: p.responseCallback,
+    hasCallback: Object.prototype.hasOwnProperty.call(p, 'responseCallback'),
+  };
+}
+
+function walk(value, selector) {
+  // A subset of gjson paths, as k6's Response.json(selector): a.b.0.c, and `#` for length.
+  let cur = value;
+  for (const part of String(selector).split('.')) {
+    if (cur === undefined || cur === null) return undefined;
+    if (part === '#' && Array.isArray(cur)) return cur.length;
+    cur = cur[part];
+  }
+  return cur;
+}
+
+export class Response {
+  constructor(raw, req) {
+    Object.assign(this, raw);
+    this.request = { method: req.method, url: req.url, headers: req.headersObj || {}, body: typeof req.body === 'string' ? req.body : '' };
+  }
+  json(selector) {
+    if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
+    const text = typeof this.body === 'string' ? this.body : N.bytesToString(this.body);
+    let parsed;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new SyntaxError('cannot parse response body as JSON: ' + e.message);
+    }
+    return selector === undefined ? parsed : walk(parsed, selector);
+  }
+  html() {
+    throw new Error('Response.html() is not supported by stampede yet');
+  }
+}
+
+function finish(raw, req) {
+  const r = new Response(raw, req);
+  if (raw.throwError) throw new Error(raw.error);
+  return r;
+}
+
+export function request(method, url, body, params) {
+  const req = prepare(method, url, body, params);
+  return finish(N.request(req), req);
+}
+
+export function get(url, params) { return request('GET', url, null, params); }
+export function head(url, params) { return request('HEAD', url, null, params); }
+export function post(url, body, params) { return request('POST', url, body, params); }
+export function put(url, body, params) { return request('PUT', url, body, params); }
+export function patch(url, body, params) { return request('PATCH', url, body, params); }
+export function del(url, body, params) { return request('DELETE', url, body, params); }
+export function options(url, body, params) { return request('OPTIONS', url, body, params); }
+
+function batchItem(item) {
+  if (typeof item === 'string' || (item && item.__k6url)) return prepare('GET', item, null, undefined);
+  if (Array.isArray(item)) return prepare(item[0], item[1], item[2], item[3]);
+  return prepare(item.method || 'GET', item.url, item.body, item.params);
+}
+
+export function batch(requests) {
+  if (Array.isArray(requests)) {
+    const reqs = requests.map(batchItem);
+    const raws = N.batch(reqs);
+    return raws.map((raw, i) => finish(raw, reqs[i]));
+  }
+  const keys = Object.keys(requests);
+  const reqs = keys.map((k) => batchItem(requests[k]));
+  const raws = N.batch(reqs);
+  const out = {};
+  keys.forEach((k, i) => { out[k] = finish(raws[i], reqs[i]); });
+  return out;
+}
+
+export function expectedStatuses(...args) {
+  const ranges = [];
+  for (const a of args) {
+    if (typeof a === 'number') ranges.push([a, a]);
+    else if (a && typeof a === 'object' && 'min' in a && 'max' in a) ranges.push([Number(a.min), Number(a.max)]);
+    else throw new TypeError('expectedStatuses: arguments must be status codes or {min, max} objects');
+  }
+  return { __expectedStatuses: ranges };
+}
+
+export function setResponseCallback(cb) {
+  N.setResponseCallback(cb);
+}
+
+export function url(strings, ...values) {
+  let name = '';
+  let full = '';
+  strings.forEach((s, i) => {
+    name += s;
+    full += s;
+    if (i < values.length) {
+      name += '${}';
+      full += String(values[i]);
+    }
+  });
+  return { __k6url: true, url: full, name, toString() { return full; } };
+}
+
+export function cookieJar() {
+  return {
+    cookiesForURL(u) { return N.jarGet(String(u)); },
+    set(u, name, value, opts) { N.jarSet(String(u), String(name), String(value), opts || {}); },
+    clear(u) { N.jarClear(String(u)); },
+    delete(u, name) { N.jarDelete(String(u), String(name)); },
+  };
+}
+
+export const TLS_1_0 = 'tls1.0';
+export const TLS_1_1 = 'tls1.1';
+export const TLS_1_2 = 'tls1.2';
+export const TLS_1_3 = 'tls1.3';
+
+export default {
+  request, get, head, post, put, patch, del, options, batch, expectedStatuses, setResponseCallback,
+  url, cookieJar, Response, TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3,
+};

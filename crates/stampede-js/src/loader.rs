@@ -1,0 +1,121 @@
+//! Module resolution: k6's built-in modules from embedded sources, the user's own files relative
+//! to the importing module.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rquickjs::loader::{ImportAttributes, Loader, Resolver};
+use rquickjs::module::Declared;
+use rquickjs::{Ctx, Error, Module, Result};
+
+use crate::TestContext;
+
+/// The embedded k6 modules, by import name.
+const BUILTINS: &[(&str, &str)] = &[
+    ("k6", include_str!("../js/k6.js")),
+    ("k6/http", include_str!("../js/k6_http.js")),
+    ("k6/metrics", include_str!("../js/k6_metrics.js")),
+    ("k6/execution", include_str!("../js/k6_execution.js")),
+    ("k6/encoding", include_str!("../js/k6_encoding.js")),
+    ("k6/data", include_str!("../js/k6_data.js")),
+    ("k6/crypto", include_str!("../js/k6_crypto.js")),
+];
+
+const BUILTIN_PREFIX: &str = "<stampede>/";
+
+pub(crate) struct ScriptResolver;
+
+impl Resolver for ScriptResolver {
+    fn resolve<'js>(
+        &mut self,
+        _ctx: &Ctx<'js>,
+        base: &str,
+        name: &str,
+        _a: Option<ImportAttributes<'js>>,
+    ) -> Result<String> {
+        if BUILTINS.iter().any(|(n, _)| *n == name) {
+            return Ok(format!("{BUILTIN_PREFIX}{name}"));
+        }
+        if name.starts_with("http://") || name.starts_with("https://") {
+            return Err(Error::new_resolving_message(
+                base,
+                name,
+                "remote modules are not supported: download the file next to your script and import it by a relative path",
+            ));
+        }
+        if name.starts_with("k6") {
+            return Err(Error::new_resolving_message(
+                base,
+                name,
+                format!("unknown module: {name}"),
+            ));
+        }
+        let path = name.strip_prefix("file://").unwrap_or(name);
+        if path.starts_with('.') {
+            let dir = Path::new(base).parent().unwrap_or(Path::new("/"));
+            return Ok(normalize(&dir.join(path)).to_string_lossy().into_owned());
+        }
+        if path.starts_with('/') {
+            return Ok(normalize(Path::new(path)).to_string_lossy().into_owned());
+        }
+        Err(Error::new_resolving_message(
+            base,
+            name,
+            format!("unknown module: {name}"),
+        ))
+    }
+}
+
+/// Removes `.` and `..` components without touching the filesystem.
+pub(crate) fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+pub(crate) struct ScriptLoader {
+    pub(crate) test: Arc<TestContext>,
+}
+
+impl Loader for ScriptLoader {
+    fn load<'js>(
+        &mut self,
+        ctx: &Ctx<'js>,
+        name: &str,
+        _a: Option<ImportAttributes<'js>>,
+    ) -> Result<Module<'js, Declared>> {
+        if let Some(builtin) = name.strip_prefix(BUILTIN_PREFIX) {
+            let (_, src) = BUILTINS
+                .iter()
+                .find(|(n, _)| *n == builtin)
+                .ok_or_else(|| Error::new_loading_message(name, "unknown built-in module"))?;
+            return Module::declare(ctx.clone(), name, *src);
+        }
+        let bytes = self
+            .test
+            .read_file(Path::new(name))
+            .map_err(|e| Error::new_loading_message(name, format!("can't read {name}: {e}")))?;
+        Module::declare(ctx.clone(), name, bytes.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes() {
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d.js")),
+            PathBuf::from("/a/c/d.js")
+        );
+    }
+}

@@ -1,0 +1,468 @@
+//! `k6/http`'s natives: turn the prepared request into a [`stampede_http::Request`], block the VU
+//! on it, emit k6's `http_req_*` metrics for every hop, and hand back a plain response object.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Result, Value};
+use stampede_http::{Hop, Request, Response};
+use stampede_metrics::{builtin, MetricType};
+
+use super::metrics::tags_of;
+use super::{bytes_of, interrupted, throw};
+use crate::vu::VuState;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy, PartialEq)]
+enum BodyMode {
+    Text,
+    Binary,
+    None,
+}
+
+/// A request as the JS side prepared it, plus what only this layer needs.
+struct Prepared {
+    req: Request,
+    tags: Vec<(String, String)>,
+    mode: BodyMode,
+    /// `Some(None)`: the request's own `responseCallback: null`.
+    callback: Option<Option<Vec<(u16, u16)>>>,
+}
+
+/// Reads an `expectedStatuses(...)` result (or null) into status ranges.
+fn ranges_of(ctx: &Ctx<'_>, v: &Value<'_>) -> Result<Option<Vec<(u16, u16)>>> {
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    let obj = v.as_object().ok_or_else(|| {
+        throw(
+            ctx,
+            "responseCallback must be the result of http.expectedStatuses() or null",
+        )
+    })?;
+    let ranges: Option<Array<'_>> = obj.get("__expectedStatuses")?;
+    let ranges = ranges.ok_or_else(|| {
+        throw(
+            ctx,
+            "only http.expectedStatuses() callbacks are supported as responseCallback",
+        )
+    })?;
+    let mut out = Vec::new();
+    for r in ranges.iter::<Vec<f64>>() {
+        let r = r?;
+        if r.len() == 2 {
+            out.push((r[0].clamp(0.0, 999.0) as u16, r[1].clamp(0.0, 999.0) as u16));
+        }
+    }
+    Ok(Some(out))
+}
+
+fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, o: &Object<'js>) -> Result<Prepared> {
+    let method: String = o.get("method")?;
+    let url_s: String = o.get("url")?;
+    let method = http::Method::from_bytes(method.as_bytes())
+        .map_err(|_| throw(ctx, format!("invalid HTTP method {method:?}")))?;
+    let url =
+        url::Url::parse(&url_s).map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
+    let body: Value<'js> = o.get("body")?;
+    let body = if body.is_undefined() || body.is_null() {
+        Vec::new()
+    } else {
+        bytes_of(&body).unwrap_or_default()
+    };
+    let mut headers = Vec::new();
+    if let Some(hs) = o.get::<_, Option<Array<'js>>>("headers")? {
+        for h in hs.iter::<Vec<String>>() {
+            let h = h?;
+            if h.len() == 2 {
+                headers.push((h[0].clone(), h[1].clone()));
+            }
+        }
+    }
+    let mut cookies = Vec::new();
+    let mut replace_jar_cookies = Vec::new();
+    if let Some(cs) = o.get::<_, Option<Array<'js>>>("cookies")? {
+        for c in cs.iter::<Vec<String>>() {
+            let c = c?;
+            if c.len() >= 2 {
+                if c.get(2).is_some_and(|r| r == "1") {
+                    replace_jar_cookies.push(c[0].clone());
+                }
+                cookies.push((c[0].clone(), c[1].clone()));
+            }
+        }
+    }
+    let settings = &s.worker.test.settings;
+    let timeout = match o.get::<_, Option<f64>>("timeout")? {
+        Some(ms) if ms > 0.0 => Duration::from_secs_f64(ms / 1000.0),
+        _ => DEFAULT_TIMEOUT,
+    };
+    let max_redirects = o
+        .get::<_, Option<f64>>("redirects")?
+        .map(|n| n.max(0.0) as u32)
+        .unwrap_or(settings.max_redirects);
+    let mode = match o.get::<_, Option<String>>("responseType")?.as_deref() {
+        Some("binary") => BodyMode::Binary,
+        Some("none") => BodyMode::None,
+        Some("text") => BodyMode::Text,
+        _ if settings.discard_response_bodies => BodyMode::None,
+        _ => BodyMode::Text,
+    };
+    let callback = if o.get::<_, bool>("hasCallback")? {
+        let cb: Value<'js> = o.get("callback")?;
+        Some(ranges_of(ctx, &cb)?)
+    } else {
+        None
+    };
+    let tags = tags_of(o.get::<_, Option<Object<'js>>>("tags")?);
+    Ok(Prepared {
+        req: Request {
+            method,
+            url,
+            headers,
+            body: body.into(),
+            timeout,
+            max_redirects,
+            discard_body: mode == BodyMode::None,
+            cookies,
+            replace_jar_cookies,
+            use_jar: true,
+        },
+        tags,
+        mode,
+        callback,
+    })
+}
+
+/// Emits the metrics of one hop.
+fn emit_hop(
+    s: &VuState,
+    hop: &Hop,
+    user_tags: &[(String, String)],
+    expected: &Option<Vec<(u16, u16)>>,
+) {
+    let status = hop.status.to_string();
+    let url = hop.url.as_str();
+    let name = user_tags
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or(url);
+    let error_code = hop.error_code.to_string();
+    let ok = expected.as_ref().map(|ranges| {
+        hop.status != 0 && ranges.iter().any(|(a, b)| (*a..=*b).contains(&hop.status))
+    });
+    let mut tags: Vec<(&str, &str)> = Vec::with_capacity(8 + user_tags.len());
+    tags.push(("method", hop.method.as_str()));
+    tags.push(("url", url));
+    tags.push(("name", name));
+    tags.push(("status", &status));
+    tags.push(("proto", hop.proto));
+    if let Some(ok) = ok {
+        tags.push(("expected_response", if ok { "true" } else { "false" }));
+    }
+    if hop.error_code != 0 {
+        tags.push(("error_code", &error_code));
+    }
+    for (k, v) in user_tags {
+        if k != "name" {
+            tags.push((k, v));
+        }
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let t = &hop.timings;
+    s.with_base_tags(&tags, |all| {
+        let mut m = s.worker.metrics.borrow_mut();
+        let id = m.tags(all);
+        m.add(builtin::HTTP_REQS, MetricType::Counter, id, 1.0);
+        m.add(
+            builtin::HTTP_REQ_DURATION,
+            MetricType::Trend,
+            id,
+            ms(t.duration),
+        );
+        m.add(
+            builtin::HTTP_REQ_BLOCKED,
+            MetricType::Trend,
+            id,
+            ms(t.blocked),
+        );
+        m.add(
+            builtin::HTTP_REQ_CONNECTING,
+            MetricType::Trend,
+            id,
+            ms(t.connecting),
+        );
+        m.add(
+            builtin::HTTP_REQ_TLS_HANDSHAKING,
+            MetricType::Trend,
+            id,
+            ms(t.tls_handshaking),
+        );
+        m.add(
+            builtin::HTTP_REQ_SENDING,
+            MetricType::Trend,
+            id,
+            ms(t.sending),
+        );
+        m.add(
+            builtin::HTTP_REQ_WAITING,
+            MetricType::Trend,
+            id,
+            ms(t.waiting),
+        );
+        m.add(
+            builtin::HTTP_REQ_RECEIVING,
+            MetricType::Trend,
+            id,
+            ms(t.receiving),
+        );
+        if let Some(ok) = ok {
+            m.add(
+                builtin::HTTP_REQ_FAILED,
+                MetricType::Rate,
+                id,
+                if ok { 0.0 } else { 1.0 },
+            );
+        }
+    });
+    s.bytes_sent.set(s.bytes_sent.get() + hop.bytes_sent);
+    s.bytes_received
+        .set(s.bytes_received.get() + hop.bytes_received);
+}
+
+/// Builds the plain object `Response`'s constructor copies.
+fn response_object<'js>(
+    ctx: &Ctx<'js>,
+    s: &VuState,
+    p: &Prepared,
+    r: Response,
+) -> Result<Object<'js>> {
+    let o = Object::new(ctx.clone())?;
+    o.set("status", r.status)?;
+    o.set("status_text", r.status_text.as_str())?;
+    o.set("proto", r.proto)?;
+    o.set("url", r.url.as_str())?;
+    o.set("remote_ip", r.remote_ip.as_str())?;
+    o.set("remote_port", r.remote_port)?;
+    o.set("error", r.error.as_deref().unwrap_or(""))?;
+    o.set("error_code", r.error_code)?;
+    if r.error.is_some() && s.worker.test.settings.throw {
+        o.set("throwError", true)?;
+    }
+    let headers = Object::new(ctx.clone())?;
+    for (k, v) in &r.headers {
+        headers.set(k.as_str(), v.as_str())?;
+    }
+    o.set("headers", headers)?;
+    let cookies = Object::new(ctx.clone())?;
+    for (k, v) in &r.headers {
+        if !k.eq_ignore_ascii_case("set-cookie") {
+            continue;
+        }
+        for line in v.split('\n') {
+            if let Some(c) = stampede_http::parse_set_cookie(line) {
+                let entry = Object::new(ctx.clone())?;
+                entry.set("name", c.name.as_str())?;
+                entry.set("value", c.value.as_str())?;
+                entry.set("domain", c.domain.as_str())?;
+                entry.set("path", c.path.as_str())?;
+                entry.set("http_only", c.http_only)?;
+                entry.set("secure", c.secure)?;
+                entry.set("max_age", c.max_age)?;
+                entry.set("expires", c.expires_unix_ms)?;
+                let list: Array<'js> =
+                    match cookies.get::<_, Option<Array<'js>>>(c.name.as_str())? {
+                        Some(l) => l,
+                        None => {
+                            let l = Array::new(ctx.clone())?;
+                            cookies.set(c.name.as_str(), l.clone())?;
+                            l
+                        }
+                    };
+                list.set(list.len(), entry)?;
+            }
+        }
+    }
+    o.set("cookies", cookies)?;
+    let body: Value<'js> = match p.mode {
+        BodyMode::None => Value::new_null(ctx.clone()),
+        _ if r.status == 0 && r.body.is_empty() => Value::new_null(ctx.clone()),
+        BodyMode::Binary => ArrayBuffer::new(ctx.clone(), r.body.to_vec())?.into_value(),
+        BodyMode::Text => {
+            rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&r.body))?.into_value()
+        }
+    };
+    o.set("body", body)?;
+    if let Some(last) = r.hops.last() {
+        let t = last.timings;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let timings = Object::new(ctx.clone())?;
+        timings.set("blocked", ms(t.blocked))?;
+        timings.set("looking_up", 0.0)?;
+        timings.set("connecting", ms(t.connecting))?;
+        timings.set("tls_handshaking", ms(t.tls_handshaking))?;
+        timings.set("sending", ms(t.sending))?;
+        timings.set("waiting", ms(t.waiting))?;
+        timings.set("receiving", ms(t.receiving))?;
+        timings.set("duration", ms(t.duration))?;
+        o.set("timings", timings)?;
+    }
+    Ok(o)
+}
+
+fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result<Object<'js>> {
+    let expected = match &p.callback {
+        Some(cb) => cb.clone(),
+        None => s.expected.borrow().clone(),
+    };
+    for hop in &r.hops {
+        emit_hop(s, hop, &p.tags, &expected);
+    }
+    if let Some(err) = &r.error {
+        if !s.worker.test.settings.throw {
+            crate::console::emit(
+                crate::LogLevel::Warning,
+                &format!("Request Failed: {err}"),
+                &[("error", err.as_str())],
+            );
+        }
+    }
+    response_object(ctx, s, p, r)
+}
+
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
+    let s = state.clone();
+    n.set(
+        "request",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, o: Object<'js>| -> Result<Object<'js>> {
+                if s.in_init.get() {
+                    return Err(throw(
+                        &ctx,
+                        "making HTTP requests in the init context is not supported",
+                    ));
+                }
+                let p = prepare(&ctx, &s, &o)?;
+                let fut = s.http.request(p.req.clone());
+                let r = s.block_on(fut).map_err(|_| interrupted(&ctx))?;
+                finish(&ctx, &s, &p, r)
+            },
+        )?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "batch",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, list: Array<'js>| -> Result<Array<'js>> {
+                if s.in_init.get() {
+                    return Err(throw(
+                        &ctx,
+                        "making HTTP requests in the init context is not supported",
+                    ));
+                }
+                let mut prepared = Vec::with_capacity(list.len());
+                for o in list.iter::<Object<'js>>() {
+                    prepared.push(prepare(&ctx, &s, &o?)?);
+                }
+                let futs: Vec<_> = prepared
+                    .iter()
+                    .map(|p| s.http.request(p.req.clone()))
+                    .collect();
+                let results = s
+                    .block_on(futures_util::future::join_all(futs))
+                    .map_err(|_| interrupted(&ctx))?;
+                let out = Array::new(ctx.clone())?;
+                for (i, (p, r)) in prepared.iter().zip(results).enumerate() {
+                    out.set(i, finish(&ctx, &s, p, r)?)?;
+                }
+                Ok(out)
+            },
+        )?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "setResponseCallback",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, cb: Value<'js>| -> Result<()> {
+                *s.expected.borrow_mut() = ranges_of(&ctx, &cb)?;
+                Ok(())
+            },
+        )?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "jarGet",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, u: String| -> Result<Object<'js>> {
+                let url = url::Url::parse(&u)
+                    .map_err(|e| throw(&ctx, format!("invalid URL {u:?}: {e}")))?;
+                let o = Object::new(ctx.clone())?;
+                for (name, values) in s.http.cookie_jar().cookies_for_url(&url) {
+                    o.set(name, values)?;
+                }
+                Ok(o)
+            },
+        )?,
+    )?;
+    let s = state.clone();
+    n.set(
+        "jarSet",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  u: String,
+                  name: String,
+                  value: String,
+                  opts: Object<'js>|
+                  -> Result<()> {
+                let url = url::Url::parse(&u)
+                    .map_err(|e| throw(&ctx, format!("invalid URL {u:?}: {e}")))?;
+                let o = stampede_http::CookieOptions {
+                    domain: opts.get("domain")?,
+                    path: opts.get("path")?,
+                    expires: opts.get("expires")?,
+                    max_age: opts.get::<_, Option<f64>>("max_age")?.map(|n| n as i64),
+                    secure: opts.get::<_, Option<bool>>("secure")?.unwrap_or(false),
+                    http_only: opts.get::<_, Option<bool>>("http_only")?.unwrap_or(false),
+                };
+                s.http
+                    .cookie_jar()
+                    .set(&url, &name, &value, &o)
+                    .map_err(|e| throw(&ctx, e.to_string()))
+            },
+        )?,
+    )?;
+    let s = state.clone();
+    n.set(
+        "jarClear",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, u: String| -> Result<()> {
+            let url =
+                url::Url::parse(&u).map_err(|e| throw(&ctx, format!("invalid URL {u:?}: {e}")))?;
+            s.http.cookie_jar().clear(&url);
+            Ok(())
+        })?,
+    )?;
+    let s = state.clone();
+    n.set(
+        "jarDelete",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, u: String, name: String| -> Result<()> {
+                let url = url::Url::parse(&u)
+                    .map_err(|e| throw(&ctx, format!("invalid URL {u:?}: {e}")))?;
+                s.http.cookie_jar().delete(&url, &name);
+                Ok(())
+            },
+        )?,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! `check`, `group` and custom metrics.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use rquickjs::{Ctx, Function, Object, Result};
+use stampede_metrics::{builtin, MetricId, MetricType, ValueType};
+
+use super::throw;
+use crate::vu::VuState;
+
+/// Reads a JS tags object into owned pairs (values stringified).
+pub(crate) fn tags_of(obj: Option<Object<'_>>) -> Vec<(String, String)> {
+    let Some(obj) = obj else { return Vec::new() };
+    obj.props::<String, rquickjs::Coerced<String>>()
+        .filter_map(|r| r.ok())
+        .map(|(k, v)| (k, v.0))
+        .collect()
+}
+
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
+    let s = state.clone();
+    n.set(
+        "checkResult",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: String, ok: bool, tags: Option<Object<'js>>| -> Result<()> {
+                if s.in_init.get() {
+                    return Err(throw(&ctx, "check() is not available in the init context"));
+                }
+                let extra = tags_of(tags);
+                let mut pairs: Vec<(&str, &str)> = extra
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                pairs.push(("check", name.as_str()));
+                s.emit(
+                    builtin::CHECKS,
+                    MetricType::Rate,
+                    if ok { 1.0 } else { 0.0 },
+                    &pairs,
+                );
+                Ok(())
+            },
+        )?,
+    )?;
+
+    let epoch = Instant::now();
+    let s = state.clone();
+    n.set(
+        "groupEnter",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: String| -> Result<f64> {
+                if name.contains("::") {
+                    return Err(throw(&ctx, "group and check names may not contain '::'"));
+                }
+                let mut g = s.group.borrow_mut();
+                g.push_str("::");
+                g.push_str(&name);
+                Ok(epoch.elapsed().as_secs_f64())
+            },
+        )?,
+    )?;
+    let s = state.clone();
+    n.set(
+        "groupExit",
+        Function::new(ctx.clone(), move |start: f64| {
+            let ms = (epoch.elapsed().as_secs_f64() - start) * 1000.0;
+            if !s.in_init.get() {
+                s.emit(builtin::GROUP_DURATION, MetricType::Trend, ms, &[]);
+            }
+            let mut g = s.group.borrow_mut();
+            if let Some(i) = g.rfind("::") {
+                g.truncate(i);
+            }
+        })?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "registerMetric",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: String, kind: String, is_time: bool| -> Result<u32> {
+                if !s.in_init.get() {
+                    return Err(throw(&ctx, "metrics must be declared in the init context"));
+                }
+                let kind = kind_of(&kind).ok_or_else(|| throw(&ctx, "unknown metric type"))?;
+                let contains = if is_time {
+                    ValueType::Time
+                } else {
+                    ValueType::Default
+                };
+                s.worker
+                    .test
+                    .registry
+                    .lock()
+                    .register(&name, kind, contains)
+                    .map(|id| id.0)
+                    .map_err(|e| throw(&ctx, e.to_string()))
+            },
+        )?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "metricAdd",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  id: u32,
+                  kind: String,
+                  value: f64,
+                  tags: Option<Object<'js>>|
+                  -> Result<()> {
+                if s.in_init.get() {
+                    return Err(throw(&ctx, "metrics can't be added to in the init context"));
+                }
+                let kind = kind_of(&kind).ok_or_else(|| throw(&ctx, "unknown metric type"))?;
+                let extra = tags_of(tags);
+                let pairs: Vec<(&str, &str)> = extra
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let value = if kind == MetricType::Rate && value.is_nan() {
+                    0.0
+                } else {
+                    value
+                };
+                s.emit(MetricId(id), kind, value, &pairs);
+                Ok(())
+            },
+        )?,
+    )?;
+    Ok(())
+}
+
+fn kind_of(s: &str) -> Option<MetricType> {
+    Some(match s {
+        "counter" => MetricType::Counter,
+        "gauge" => MetricType::Gauge,
+        "rate" => MetricType::Rate,
+        "trend" => MetricType::Trend,
+        _ => return None,
+    })
+}

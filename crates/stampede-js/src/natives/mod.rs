@@ -1,0 +1,182 @@
+//! The native functions behind the k6 modules, installed per VU as `__stampede_native` (removed
+//! from the global scope again once the init context has captured it), plus the k6 globals
+//! (`console`, `__ENV`, `__VU`, `__ITER`, `open`).
+
+mod codec;
+mod exec;
+mod http;
+mod metrics;
+
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Duration;
+
+use rquickjs::function::Opt;
+use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Result, Value};
+
+use crate::console::{emit, LogLevel};
+use crate::vu::VuState;
+
+/// Throws a JS `Error` with `msg`.
+pub(crate) fn throw(ctx: &Ctx<'_>, msg: impl AsRef<str>) -> rquickjs::Error {
+    Exception::throw_message(ctx, msg.as_ref())
+}
+
+/// The error natives raise when the test interrupts the iteration they block in.
+pub(crate) fn interrupted(ctx: &Ctx<'_>) -> rquickjs::Error {
+    throw(
+        ctx,
+        "test run was interrupted: the iteration was stopped at the end of its gracefulStop",
+    )
+}
+
+pub(crate) fn bytes_of(v: &Value<'_>) -> Option<Vec<u8>> {
+    if let Some(s) = v.as_string() {
+        return s.to_string().ok().map(String::into_bytes);
+    }
+    let obj = v.as_object()?;
+    if let Some(ab) = ArrayBuffer::from_object(obj.clone()) {
+        // SAFETY: the slice is copied before any JavaScript runs.
+        return unsafe { ab.as_bytes() }.map(<[u8]>::to_vec);
+    }
+    None
+}
+
+const CONSOLE_JS: &str = r#"
+(function (N) {
+  function fmt(args) {
+    return args.map(function (a) {
+      if (typeof a === 'string') return a;
+      if (a instanceof Error) return String(a);
+      if (a === undefined) return 'undefined';
+      if (typeof a === 'function') return '[object Function]';
+      try { const j = JSON.stringify(a); return j === undefined ? String(a) : j; } catch (e) { return String(a); }
+    }).join(' ');
+  }
+  const mk = (level) => function (...args) { N.log(level, fmt(args)); };
+  globalThis.console = { log: mk('info'), info: mk('info'), debug: mk('debug'), warn: mk('warning'), error: mk('error') };
+})
+"#;
+
+/// Installs the natives and the k6 globals into a VU's context.
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
+    let n = Object::new(ctx.clone())?;
+    let globals = ctx.globals();
+
+    n.set(
+        "log",
+        Function::new(ctx.clone(), |level: String, msg: String| {
+            let level = match level.as_str() {
+                "debug" => return,
+                "warning" => LogLevel::Warning,
+                "error" => LogLevel::Error,
+                _ => LogLevel::Info,
+            };
+            emit(level, &msg, &[("source", "console")]);
+        })?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "sleep",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, secs: f64| -> Result<()> {
+            if s.in_init.get() {
+                return Err(throw(&ctx, "sleep() is not available in the init context"));
+            }
+            if !secs.is_finite() || secs <= 0.0 {
+                return Ok(());
+            }
+            let d = Duration::from_secs_f64(secs);
+            s.block_on(tokio::time::sleep(d))
+                .map_err(|_| interrupted(&ctx))
+        })?,
+    )?;
+
+    n.set(
+        "parseDurationMs",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, s: String| -> Result<f64> {
+            let v = serde_json::Value::String(s.clone());
+            stampede_core::parse_duration(&v, "timeout")
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .map_err(|e| throw(&ctx, e.to_string()))
+        })?,
+    )?;
+
+    n.set(
+        "bytesToString",
+        Function::new(ctx.clone(), |v: Value<'js>| -> String {
+            bytes_of(&v)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        })?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "sharedGet",
+        Function::new(ctx.clone(), move |name: String| -> Option<String> {
+            s.worker.test.shared_array(&name).map(|j| j.to_string())
+        })?,
+    )?;
+    let s = state.clone();
+    n.set(
+        "sharedPut",
+        Function::new(ctx.clone(), move |name: String, json: String| {
+            s.worker.test.put_shared_array(&name, json.into());
+        })?,
+    )?;
+
+    http::install(ctx, &n, state)?;
+    metrics::install(ctx, &n, state)?;
+    exec::install(ctx, &n, state)?;
+    codec::install(ctx, &n)?;
+
+    globals.set("__stampede_native", n.clone())?;
+    let console: Function<'js> = ctx.eval(CONSOLE_JS)?;
+    console.call::<_, ()>((n,))?;
+
+    let env = Object::new(ctx.clone())?;
+    for (k, v) in &state.worker.test.settings.env {
+        env.set(k.as_str(), v.as_str())?;
+    }
+    globals.set("__ENV", env)?;
+    globals.set("__VU", state.id)?;
+    globals.set("__ITER", 0)?;
+
+    let s = state.clone();
+    globals.set(
+        "open",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, path: String, mode: Opt<String>| -> Result<Value<'js>> {
+                if !s.in_init.get() {
+                    return Err(throw(
+                        &ctx,
+                        "open() can only be called from the init context",
+                    ));
+                }
+                let p = Path::new(&path);
+                let full = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    s.worker.test.script_dir().join(p)
+                };
+                let full = crate::loader::normalize(&full);
+                let bytes = s
+                    .worker
+                    .test
+                    .read_file(&full)
+                    .map_err(|e| throw(&ctx, format!("open {}: {e}", full.display())))?;
+                if mode.0.as_deref() == Some("b") {
+                    Ok(ArrayBuffer::new(ctx.clone(), bytes.as_slice().to_vec())?.into_value())
+                } else {
+                    Ok(
+                        rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&bytes))?
+                            .into_value(),
+                    )
+                }
+            },
+        )?,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! State shared by VUs: the whole test's ([`TestContext`], across threads) and one worker
+//! thread's ([`WorkerCtx`]).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use stampede_http::ClientConfig;
+use stampede_metrics::{Delta, SharedRegistry, WorkerMetrics};
+
+/// Settings fixed for the whole run.
+#[derive(Debug, Clone, Default)]
+pub struct TestSettings {
+    /// The entry script.
+    pub script: PathBuf,
+    /// `__ENV`: the system environment plus `-e` values.
+    pub env: BTreeMap<String, String>,
+    /// `options.tags` and `--tag`: added to every sample.
+    pub tags: Vec<(String, String)>,
+    pub throw: bool,
+    pub discard_response_bodies: bool,
+    pub max_redirects: u32,
+    /// The resolved options, as `exec.test.options` shows them.
+    pub options_json: serde_json::Value,
+}
+
+/// Why the test was stopped early from the script.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopRequest {
+    /// `exec.test.abort(msg)`: exit code 108.
+    Abort(String),
+}
+
+/// What every VU of the run shares, on every thread.
+pub struct TestContext {
+    pub settings: TestSettings,
+    pub registry: SharedRegistry,
+    pub http: Arc<ClientConfig>,
+    script_dir: PathBuf,
+    files: Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>,
+    shared_arrays: Mutex<HashMap<String, Arc<str>>>,
+    start: OnceLock<Instant>,
+    stop: Mutex<Option<StopRequest>>,
+    failed: Mutex<Option<String>>,
+    pub iterations_completed: AtomicU64,
+    pub iterations_interrupted: AtomicU64,
+    pub vus_active: AtomicI64,
+    pub vus_initialized: AtomicI64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl TestContext {
+    pub fn new(
+        settings: TestSettings,
+        registry: SharedRegistry,
+        http: Arc<ClientConfig>,
+    ) -> Arc<TestContext> {
+        let script_dir = settings
+            .script
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Arc::new(TestContext {
+            settings,
+            registry,
+            http,
+            script_dir,
+            files: Mutex::default(),
+            shared_arrays: Mutex::default(),
+            start: OnceLock::new(),
+            stop: Mutex::default(),
+            failed: Mutex::default(),
+            iterations_completed: AtomicU64::new(0),
+            iterations_interrupted: AtomicU64::new(0),
+            vus_active: AtomicI64::new(0),
+            vus_initialized: AtomicI64::new(0),
+        })
+    }
+
+    /// Marks the start of the test run (the clock `exec.instance.currentTestRunDuration` reads).
+    pub fn mark_started(&self) {
+        let _ = self.start.set(Instant::now());
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.start.get().map(Instant::elapsed).unwrap_or_default()
+    }
+
+    /// The directory relative paths in `open()` and imports resolve against.
+    pub fn script_dir(&self) -> &Path {
+        &self.script_dir
+    }
+
+    /// Reads a file once for the whole process (every VU's `open()` of it shares the bytes).
+    pub fn read_file(&self, path: &Path) -> std::io::Result<Arc<Vec<u8>>> {
+        if let Some(b) = lock(&self.files).get(path) {
+            return Ok(b.clone());
+        }
+        let bytes = Arc::new(std::fs::read(path)?);
+        lock(&self.files).insert(path.to_path_buf(), bytes.clone());
+        Ok(bytes)
+    }
+
+    pub(crate) fn shared_array(&self, name: &str) -> Option<Arc<str>> {
+        lock(&self.shared_arrays).get(name).cloned()
+    }
+
+    pub(crate) fn put_shared_array(&self, name: &str, json: Arc<str>) {
+        lock(&self.shared_arrays)
+            .entry(name.to_string())
+            .or_insert(json);
+    }
+
+    /// Asks the engine to stop the test (polled by the controller).
+    pub fn request_stop(&self, req: StopRequest) {
+        let mut s = lock(&self.stop);
+        if s.is_none() {
+            *s = Some(req);
+        }
+    }
+
+    pub fn stop_requested(&self) -> Option<StopRequest> {
+        lock(&self.stop).clone()
+    }
+
+    /// `exec.test.fail()`: the run goes on but ends with exit code 110.
+    pub fn mark_failed(&self, msg: String) {
+        lock(&self.failed).get_or_insert(msg);
+    }
+
+    pub fn failed(&self) -> Option<String> {
+        lock(&self.failed).clone()
+    }
+
+    pub(crate) fn vus_active(&self) -> i64 {
+        self.vus_active.load(Ordering::Relaxed)
+    }
+}
+
+/// One worker thread's share: its metrics aggregator. Not `Send`.
+pub struct WorkerCtx {
+    pub test: Arc<TestContext>,
+    pub metrics: RefCell<WorkerMetrics>,
+}
+
+impl WorkerCtx {
+    pub fn new(test: Arc<TestContext>) -> std::rc::Rc<WorkerCtx> {
+        std::rc::Rc::new(WorkerCtx {
+            test,
+            metrics: RefCell::new(WorkerMetrics::new()),
+        })
+    }
+
+    /// The samples aggregated since the last call, for the collector.
+    pub fn take_delta(&self) -> Delta {
+        self.metrics.borrow_mut().take_delta()
+    }
+}
+
+/// What a VU needs to know about the scenario it is running an iteration for.
+#[derive(Debug)]
+pub struct ScenarioRef {
+    pub name: Arc<str>,
+    pub executor: &'static str,
+    pub exec: Arc<str>,
+    pub tags: Vec<(String, String)>,
+    pub env: BTreeMap<String, String>,
+    /// Offset of the scenario's start from the test start.
+    pub start_time: Duration,
+    /// The scenario's expected length (for `exec.scenario.progress`), zero if unknown.
+    pub length: Duration,
+    /// Iterations of this scenario started so far in this instance.
+    pub iterations_started: AtomicU64,
+}
+
+/// One iteration to run.
+#[derive(Debug, Clone)]
+pub struct IterationJob {
+    pub scenario: Arc<ScenarioRef>,
+    /// The iteration number within the scenario (`exec.scenario.iterationInTest`).
+    pub iteration_in_scenario: u64,
+    /// When an arrival-rate executor meant this iteration to start: latency measured from here
+    /// is free of coordinated omission.
+    pub scheduled: Option<Instant>,
+    /// After this instant the iteration is interrupted (end of `gracefulStop`).
+    pub hard_deadline: Option<Instant>,
+    /// Becomes `true` when the test is stopped outright (Ctrl-C, abort): interrupt now.
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+}

@@ -1,0 +1,631 @@
+//! One virtual user: a QuickJS runtime living on its own coroutine stack.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Runtime, Value,
+};
+use stampede_metrics::{builtin, MetricType};
+
+use crate::error::format_stack;
+use crate::loader::{ScriptLoader, ScriptResolver};
+use crate::natives;
+use crate::test_context::IterationJob;
+use crate::{JsError, JsErrorKind, WorkerCtx};
+
+/// Each VU's coroutine stack. Only the pages a VU touches become resident.
+const STACK_SIZE: usize = 512 * 1024;
+/// Head room QuickJS leaves below its own stack limit for Rust frames (natives, hyper glue).
+const STACK_RESERVE: usize = 96 * 1024;
+
+pub(crate) type IoFuture = Pin<Box<dyn Future<Output = Box<dyn Any>>>>;
+
+pub(crate) enum Yield {
+    Io(IoFuture),
+    Ready(Reply),
+}
+
+pub(crate) enum Resume {
+    Io(Box<dyn Any>),
+    Interrupted,
+    Cmd(Command),
+}
+
+pub(crate) enum Command {
+    Start,
+    Iterate(IterationJob),
+    Call {
+        name: String,
+        arg_json: Option<Arc<str>>,
+    },
+    Stop,
+}
+
+pub(crate) enum Reply {
+    Init(Result<InitInfo, JsError>),
+    Iteration(Result<(), JsError>),
+    Call(Result<Option<String>, JsError>),
+}
+
+/// What the init context produced.
+#[derive(Debug, Clone)]
+pub struct InitInfo {
+    /// `JSON.stringify(options)` parsed back, if the script exports `options`.
+    pub options: Option<serde_json::Value>,
+    /// The names the script exports (`default`, `setup`, scenario `exec` functions...).
+    pub exports: Vec<String>,
+}
+
+/// How an iteration ended.
+#[derive(Debug, Clone)]
+pub struct IterationOutcome {
+    /// The exception the iteration threw, if any (already logged).
+    pub error: Option<JsError>,
+    /// Cut short by the end of the test (not counted in `iterations`).
+    pub interrupted: bool,
+    pub duration: Duration,
+}
+
+/// The state natives reach through their captured `Rc`.
+pub(crate) struct VuState {
+    pub id: u64,
+    pub worker: Rc<WorkerCtx>,
+    yielder: Cell<*const Yielder<Resume, Yield>>,
+    pub in_init: Cell<bool>,
+    pub job: RefCell<Option<IterationJob>>,
+    pub iterations: Cell<u64>,
+    pub group: RefCell<String>,
+    pub custom_tags: RefCell<Vec<(String, String)>>,
+    pub http: stampede_http::HttpClient,
+    /// `None`: no callback (`setResponseCallback(null)`); otherwise inclusive status ranges.
+    pub expected: RefCell<Option<Vec<(u16, u16)>>>,
+    pub bytes_sent: Cell<u64>,
+    pub bytes_received: Cell<u64>,
+    pub interrupted: Rc<Cell<bool>>,
+    setup_data: RefCell<Option<Arc<str>>>,
+}
+
+/// The future could not complete: the iteration is being interrupted.
+pub(crate) struct Interrupted;
+
+impl VuState {
+    /// Runs `fut` to completion on the worker's runtime, suspending this VU meanwhile.
+    pub(crate) fn block_on<T: 'static>(
+        &self,
+        fut: impl Future<Output = T> + 'static,
+    ) -> Result<T, Interrupted> {
+        let ptr = self.yielder.get();
+        if ptr.is_null() || self.interrupted.get() {
+            return Err(Interrupted);
+        }
+        // SAFETY: the pointer is set by this VU's coroutine body before any JS runs and stays
+        // valid for the coroutine's whole life; natives only run inside that coroutine.
+        let yielder = unsafe { &*ptr };
+        let io: IoFuture = Box::pin(async move { Box::new(fut.await) as Box<dyn Any> });
+        match yielder.suspend(Yield::Io(io)) {
+            Resume::Io(out) => out.downcast::<T>().map(|b| *b).map_err(|_| Interrupted),
+            Resume::Interrupted | Resume::Cmd(_) => {
+                self.interrupted.set(true);
+                Err(Interrupted)
+            }
+        }
+    }
+
+    /// The tags every sample of the current iteration carries (scenario, group, script tags).
+    pub(crate) fn with_base_tags<R>(
+        &self,
+        extra: &[(&str, &str)],
+        f: impl FnOnce(&mut Vec<(&str, &str)>) -> R,
+    ) -> R {
+        let job = self.job.borrow();
+        let group = self.group.borrow();
+        let custom = self.custom_tags.borrow();
+        let settings = &self.worker.test.settings;
+        let mut tags: Vec<(&str, &str)> = Vec::with_capacity(12);
+        for (k, v) in &settings.tags {
+            tags.push((k, v));
+        }
+        if let Some(job) = job.as_ref() {
+            for (k, v) in &job.scenario.tags {
+                tags.push((k, v));
+            }
+            tags.push(("scenario", &job.scenario.name));
+        }
+        tags.push(("group", group.as_str()));
+        for (k, v) in custom
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(extra.iter().copied())
+        {
+            if let Some(slot) = tags.iter_mut().find(|(tk, _)| *tk == k) {
+                slot.1 = v;
+            } else {
+                tags.push((k, v));
+            }
+        }
+        f(&mut tags)
+    }
+
+    /// Adds one sample tagged with the iteration's base tags plus `extra`.
+    pub(crate) fn emit(
+        &self,
+        metric: stampede_metrics::MetricId,
+        kind: MetricType,
+        value: f64,
+        extra: &[(&str, &str)],
+    ) {
+        self.with_base_tags(extra, |tags| {
+            let mut m = self.worker.metrics.borrow_mut();
+            let id = m.tags(tags);
+            m.add(metric, kind, id, value);
+        })
+    }
+}
+
+/// A virtual user. Create it on the worker thread that will run it; it never moves.
+pub struct Vu {
+    co: Coroutine<Resume, Yield, (), DefaultStack>,
+    state: Rc<VuState>,
+    finished: bool,
+}
+
+impl Vu {
+    /// Creates the VU; nothing runs until [`Vu::init`].
+    pub fn new(id: u64, worker: Rc<WorkerCtx>) -> std::io::Result<Vu> {
+        let stack = DefaultStack::new(STACK_SIZE)?;
+        let http = stampede_http::HttpClient::new(worker.test.http.clone());
+        let state = Rc::new(VuState {
+            id,
+            worker,
+            yielder: Cell::new(std::ptr::null()),
+            in_init: Cell::new(true),
+            job: RefCell::new(None),
+            iterations: Cell::new(0),
+            group: RefCell::new(String::new()),
+            custom_tags: RefCell::new(Vec::new()),
+            http,
+            expected: RefCell::new(Some(vec![(200, 399)])),
+            bytes_sent: Cell::new(0),
+            bytes_received: Cell::new(0),
+            interrupted: Rc::new(Cell::new(false)),
+            setup_data: RefCell::new(None),
+        });
+        let body_state = state.clone();
+        let co = Coroutine::with_stack(stack, move |y: &Yielder<Resume, Yield>, _start: Resume| {
+            body_state.yielder.set(y as *const _);
+            vu_main(&body_state, y);
+            body_state.yielder.set(std::ptr::null());
+        });
+        Ok(Vu {
+            co,
+            state,
+            finished: false,
+        })
+    }
+
+    pub fn id(&self) -> u64 {
+        self.state.id
+    }
+
+    /// Runs the script's init context (its top level) in this VU.
+    pub async fn init(&mut self) -> Result<InitInfo, JsError> {
+        match self.drive(Resume::Cmd(Command::Start), None, None).await {
+            Some(Reply::Init(r)) => r,
+            _ => Err(JsError::new(
+                JsErrorKind::Runtime,
+                "the VU stopped during init",
+            )),
+        }
+    }
+
+    /// The `setup()` result every iteration receives as its argument.
+    pub fn set_setup_data(&self, data: Option<Arc<str>>) {
+        *self.state.setup_data.borrow_mut() = data;
+    }
+
+    /// Runs one iteration; emits `iterations`, `iteration_duration` and the data counters.
+    pub async fn iterate(&mut self, job: IterationJob) -> IterationOutcome {
+        let start = Instant::now();
+        let deadline = job.hard_deadline;
+        let scheduled = job.scheduled;
+        let cancel = job.cancel.clone();
+        self.state.interrupted.set(false);
+        let reply = self
+            .drive(Resume::Cmd(Command::Iterate(job)), deadline, cancel)
+            .await;
+        let duration = start.elapsed();
+        let interrupted = self.state.interrupted.get();
+        let error = match reply {
+            Some(Reply::Iteration(Err(e))) if !interrupted => Some(e),
+            Some(Reply::Iteration(_)) => None,
+            _ => Some(JsError::new(
+                JsErrorKind::Runtime,
+                "the VU stopped unexpectedly",
+            )),
+        };
+        let s = &self.state;
+        let test = &s.worker.test;
+        let sent = s.bytes_sent.replace(0) as f64;
+        let received = s.bytes_received.replace(0) as f64;
+        s.emit(builtin::DATA_SENT, MetricType::Counter, sent, &[]);
+        s.emit(builtin::DATA_RECEIVED, MetricType::Counter, received, &[]);
+        if interrupted {
+            test.iterations_interrupted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else {
+            let ms = duration.as_secs_f64() * 1000.0;
+            s.emit(builtin::ITERATION_DURATION, MetricType::Trend, ms, &[]);
+            s.emit(builtin::ITERATIONS, MetricType::Counter, 1.0, &[]);
+            if let Some(sched) = scheduled {
+                let corrected = Instant::now()
+                    .saturating_duration_since(sched)
+                    .as_secs_f64()
+                    * 1000.0;
+                s.emit(
+                    builtin::ITERATION_DURATION_CORRECTED,
+                    MetricType::Trend,
+                    corrected,
+                    &[],
+                );
+            }
+            test.iterations_completed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        *s.job.borrow_mut() = None;
+        s.group.borrow_mut().clear();
+        IterationOutcome {
+            error,
+            interrupted,
+            duration,
+        }
+    }
+
+    /// Calls an exported lifecycle function (`setup`, `teardown`, `handleSummary`) with an
+    /// optional JSON argument; returns its result as JSON (`None` for `undefined`).
+    pub async fn call(
+        &mut self,
+        name: &str,
+        arg_json: Option<Arc<str>>,
+        job: Option<IterationJob>,
+    ) -> Result<Option<String>, JsError> {
+        *self.state.job.borrow_mut() = job;
+        self.state.interrupted.set(false);
+        let r = match self
+            .drive(
+                Resume::Cmd(Command::Call {
+                    name: name.to_string(),
+                    arg_json,
+                }),
+                None,
+                None,
+            )
+            .await
+        {
+            Some(Reply::Call(r)) => r,
+            _ => Err(JsError::new(
+                JsErrorKind::Runtime,
+                "the VU stopped unexpectedly",
+            )),
+        };
+        let s = &self.state;
+        let sent = s.bytes_sent.replace(0) as f64;
+        let received = s.bytes_received.replace(0) as f64;
+        s.emit(builtin::DATA_SENT, MetricType::Counter, sent, &[]);
+        s.emit(builtin::DATA_RECEIVED, MetricType::Counter, received, &[]);
+        *s.job.borrow_mut() = None;
+        r
+    }
+
+    /// Resumes the coroutine until it is ready for the next command, awaiting its I/O.
+    async fn drive(
+        &mut self,
+        mut input: Resume,
+        deadline: Option<Instant>,
+        mut cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Option<Reply> {
+        if self.finished {
+            return None;
+        }
+        loop {
+            match self.co.resume(input) {
+                CoroutineResult::Yield(Yield::Ready(reply)) => return Some(reply),
+                CoroutineResult::Yield(Yield::Io(fut)) => {
+                    input = if self.state.interrupted.get()
+                        || cancel.as_ref().is_some_and(|c| *c.borrow())
+                    {
+                        self.state.interrupted.set(true);
+                        Resume::Interrupted
+                    } else {
+                        let stop = async {
+                            match deadline {
+                                Some(d) => tokio::time::sleep_until(d.into()).await,
+                                None => std::future::pending::<()>().await,
+                            }
+                        };
+                        let cancelled = async {
+                            match cancel.as_mut() {
+                                Some(c) => {
+                                    let _ = c.wait_for(|v| *v).await;
+                                }
+                                None => std::future::pending::<()>().await,
+                            }
+                        };
+                        tokio::select! {
+                            v = fut => Resume::Io(v),
+                            _ = stop => {
+                                self.state.interrupted.set(true);
+                                Resume::Interrupted
+                            }
+                            _ = cancelled => {
+                                self.state.interrupted.set(true);
+                                Resume::Interrupted
+                            }
+                        }
+                    };
+                }
+                CoroutineResult::Return(()) => {
+                    self.finished = true;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Stops the VU: its runtime is freed on its own stack.
+    pub fn shutdown(mut self) {
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if self.finished || !self.co.started() {
+            self.finished = true;
+            return;
+        }
+        let mut input = Resume::Cmd(Command::Stop);
+        loop {
+            match self.co.resume(input) {
+                CoroutineResult::Yield(Yield::Io(_)) => {
+                    self.state.interrupted.set(true);
+                    input = Resume::Interrupted;
+                }
+                CoroutineResult::Yield(Yield::Ready(_)) => input = Resume::Cmd(Command::Stop),
+                CoroutineResult::Return(()) => break,
+            }
+        }
+        self.finished = true;
+    }
+}
+
+impl Drop for Vu {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The coroutine's body: create the runtime here (QuickJS records the stack top at creation).
+fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
+    let rt = match Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = y.suspend(Yield::Ready(Reply::Init(Err(JsError::new(
+                JsErrorKind::Runtime,
+                e.to_string(),
+            )))));
+            return;
+        }
+    };
+    rt.set_max_stack_size(STACK_SIZE - STACK_RESERVE);
+    rt.set_loader(
+        ScriptResolver,
+        ScriptLoader {
+            test: state.worker.test.clone(),
+        },
+    );
+    let flag = state.interrupted.clone();
+    rt.set_interrupt_handler(Some(Box::new(move || flag.get())));
+    let ctx = match Context::full(&rt) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = y.suspend(Yield::Ready(Reply::Init(Err(JsError::new(
+                JsErrorKind::Runtime,
+                e.to_string(),
+            )))));
+            return;
+        }
+    };
+    ctx.with(|ctx| {
+        let (exports, init) = match init_context(&ctx, state).and_then(|ns| init_info(&ctx, &ns).map(|i| (ns, i))) {
+            Ok((ns, info)) => (Some(ns), Ok(info)),
+            Err(e) => (None, Err(e)),
+        };
+        state.in_init.set(false);
+        let mut input = y.suspend(Yield::Ready(Reply::Init(init)));
+        let Some(exports) = exports else { return };
+        let mut setup_value: Option<(Arc<str>, Value<'_>)> = None;
+        loop {
+            match input {
+                Resume::Cmd(Command::Iterate(job)) => {
+                    let exec = job.scenario.exec.clone();
+                    let n = state.iterations.get();
+                    state.iterations.set(n + 1);
+                    *state.job.borrow_mut() = Some(job);
+                    let _ = ctx.globals().set("__ITER", n);
+                    let data = setup_arg(&ctx, state, &mut setup_value);
+                    let r = call_export(&ctx, &exports, &exec, data).map(|_| ());
+                    drain_jobs(&ctx);
+                    input = y.suspend(Yield::Ready(Reply::Iteration(r)));
+                }
+                Resume::Cmd(Command::Call { name, arg_json }) => {
+                    let arg = match arg_json {
+                        Some(j) => ctx.json_parse(j.as_bytes().to_vec()).ok(),
+                        None => None,
+                    };
+                    let r = call_export(&ctx, &exports, &name, arg).and_then(|v| match v {
+                        None => Ok(None),
+                        Some(v) if v.is_undefined() => Ok(None),
+                        Some(v) => ctx
+                            .json_stringify(v)
+                            .map(|s| s.and_then(|s| s.to_string().ok()))
+                            .map_err(|e| JsError::new(JsErrorKind::Exception, format!("the value returned by {name}() can't be serialized to JSON: {e}"))),
+                    });
+                    drain_jobs(&ctx);
+                    input = y.suspend(Yield::Ready(Reply::Call(r)));
+                }
+                Resume::Cmd(Command::Stop) => break,
+                Resume::Cmd(Command::Start) | Resume::Io(_) | Resume::Interrupted => {
+                    input = y.suspend(Yield::Ready(Reply::Iteration(Ok(()))));
+                }
+            }
+        }
+    });
+}
+
+fn setup_arg<'js>(
+    ctx: &Ctx<'js>,
+    state: &VuState,
+    cache: &mut Option<(Arc<str>, Value<'js>)>,
+) -> Option<Value<'js>> {
+    let data = state.setup_data.borrow().clone()?;
+    if let Some((src, v)) = cache.as_ref() {
+        if Arc::ptr_eq(src, &data) {
+            return Some(v.clone());
+        }
+    }
+    let v = ctx.json_parse(data.as_bytes().to_vec()).ok()?;
+    *cache = Some((data, v.clone()));
+    Some(v)
+}
+
+fn drain_jobs(ctx: &Ctx<'_>) {
+    while ctx.execute_pending_job() {}
+}
+
+/// Evaluates the entry script; returns its module namespace.
+fn init_context<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<'js>, JsError> {
+    natives::install(ctx, state).map_err(|e| js_error(ctx, e))?;
+    let test = &state.worker.test;
+    let path = test.settings.script.to_string_lossy().into_owned();
+    let source = test
+        .read_file(&test.settings.script)
+        .map_err(|e| JsError::new(JsErrorKind::Module, format!("can't read {path}: {e}")))?;
+    let module = Module::declare(ctx.clone(), path.as_str(), source.as_slice())
+        .map_err(|e| js_error(ctx, e))?;
+    let (module, promise) = module.eval().map_err(|e| js_error(ctx, e))?;
+    promise.finish::<()>().catch(ctx).map_err(caught_error)?;
+    let ns = module.namespace().map_err(|e| js_error(ctx, e))?;
+    Ok(ns)
+}
+
+/// Calls the exported function `name` with `arg`.
+fn call_export<'js>(
+    ctx: &Ctx<'js>,
+    exports: &Object<'js>,
+    name: &str,
+    arg: Option<Value<'js>>,
+) -> Result<Option<Value<'js>>, JsError> {
+    let f: Option<Function<'js>> = exports.get(name).ok();
+    let Some(f) = f else {
+        return Err(JsError::new(
+            JsErrorKind::Exception,
+            format!("function '{name}' not found in exports"),
+        ));
+    };
+    let r: Result<Value<'js>, _> = match arg {
+        Some(a) => f.call((a,)),
+        None => f.call(()),
+    };
+    let v = r.catch(ctx).map_err(caught_error)?;
+    if let Some(p) = v.as_promise() {
+        let p = p.clone();
+        return match p.finish::<Value<'js>>().catch(ctx) {
+            Ok(v) => Ok(Some(v)),
+            Err(CaughtError::Error(rquickjs::Error::WouldBlock)) => Err(JsError::new(
+                JsErrorKind::Exception,
+                format!("the promise returned by {name}() did not settle (timers and async I/O are not supported yet)"),
+            )),
+            Err(e) => Err(caught_error(e)),
+        };
+    }
+    Ok(Some(v))
+}
+
+pub(crate) fn js_error(ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
+    caught_error(CaughtError::from_error(ctx, e))
+}
+
+pub(crate) fn caught_error(e: CaughtError<'_>) -> JsError {
+    match e {
+        CaughtError::Exception(ex) => {
+            let name: String = ex
+                .get::<_, String>("name")
+                .unwrap_or_else(|_| "Error".into());
+            let message = ex.message().unwrap_or_default();
+            let stack = ex.stack().unwrap_or_default();
+            let kind = if name == "SyntaxError" {
+                JsErrorKind::Syntax
+            } else {
+                JsErrorKind::Exception
+            };
+            let text = if message.is_empty() {
+                name
+            } else {
+                format!("{name}: {message}")
+            };
+            JsError {
+                kind,
+                message: text,
+                stack: format_stack(&stack),
+            }
+        }
+        CaughtError::Value(v) => {
+            let text = v
+                .as_string()
+                .and_then(|s| s.to_string().ok())
+                .or_else(|| {
+                    v.ctx()
+                        .json_stringify(v.clone())
+                        .ok()
+                        .flatten()
+                        .and_then(|s| s.to_string().ok())
+                })
+                .unwrap_or_else(|| format!("{v:?}"));
+            JsError::new(JsErrorKind::Exception, text)
+        }
+        CaughtError::Error(e) => {
+            let kind = if e.is_resolving() || e.is_loading() {
+                JsErrorKind::Module
+            } else {
+                JsErrorKind::Exception
+            };
+            JsError::new(kind, e.to_string())
+        }
+    }
+}
+
+/// The init context's result as [`InitInfo`], read from the namespace.
+pub(crate) fn init_info<'js>(ctx: &Ctx<'js>, ns: &Object<'js>) -> Result<InitInfo, JsError> {
+    let exports: Vec<String> = ns.keys::<String>().filter_map(Result::ok).collect();
+    let options = match ns.get::<_, Value<'js>>("options") {
+        Ok(v) if !v.is_undefined() && !v.is_null() => {
+            let json = ctx
+                .json_stringify(v)
+                .map_err(|e| js_error(ctx, e))?
+                .and_then(|s| s.to_string().ok())
+                .unwrap_or_else(|| "null".into());
+            Some(
+                serde_json::from_str(&json)
+                    .map_err(|e| JsError::new(JsErrorKind::Exception, format!("options: {e}")))?,
+            )
+        }
+        _ => None,
+    };
+    Ok(InitInfo { options, exports })
+}

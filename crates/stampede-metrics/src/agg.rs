@@ -1,0 +1,224 @@
+//! Aggregates: what a (metric, tag set) pair keeps instead of its samples.
+
+use hdrhistogram::Histogram;
+
+use crate::MetricType;
+
+/// Trend values are stored in the histogram in thousandths (µs for time metrics), with three
+/// significant digits: percentiles are within 0.1% of the exact value; avg, min and max are exact.
+const SCALE: f64 = 1000.0;
+
+/// A trend's constant-size summary of its samples.
+#[derive(Debug, Clone)]
+pub struct TrendAgg {
+    hist: Histogram<u64>,
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Default for TrendAgg {
+    fn default() -> Self {
+        TrendAgg {
+            hist: new_histogram(),
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // Three significant digits, auto-resizing: construction cannot fail for sigfig 3.
+    Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits is a valid histogram"))
+}
+
+impl TrendAgg {
+    pub fn add(&mut self, value: f64) {
+        self.count += 1;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        let scaled = (value.max(0.0) * SCALE).round() as u64;
+        // Auto-resizing histograms only fail on values past u64::MAX / 2; saturate instead.
+        let _ = self.hist.record(scaled.min(u64::MAX / 4));
+    }
+
+    pub fn merge(&mut self, other: &TrendAgg) {
+        if other.count == 0 {
+            return;
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        let _ = self.hist.add(&other.hist);
+    }
+
+    pub fn avg(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum / self.count as f64
+        }
+    }
+
+    /// The `pct`-th percentile (0-100). Exact at the ends (min, max).
+    pub fn percentile(&self, pct: f64) -> f64 {
+        if self.count == 0 {
+            return 0.0;
+        }
+        if pct <= 0.0 {
+            return self.min;
+        }
+        if pct >= 100.0 {
+            return self.max;
+        }
+        let v = self.hist.value_at_quantile(pct / 100.0);
+        let v = self.hist.median_equivalent(v) as f64 / SCALE;
+        v.clamp(self.min, self.max)
+    }
+
+    /// The histogram itself, for outputs that serialize it.
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+}
+
+/// The running aggregate of one (metric, tag set) pair.
+#[derive(Debug, Clone)]
+pub enum Agg {
+    Counter { sum: f64 },
+    Gauge { last: f64, min: f64, max: f64 },
+    Rate { trues: u64, total: u64 },
+    Trend(Box<TrendAgg>),
+}
+
+impl Agg {
+    pub fn new(kind: MetricType) -> Agg {
+        match kind {
+            MetricType::Counter => Agg::Counter { sum: 0.0 },
+            MetricType::Gauge => Agg::Gauge {
+                last: 0.0,
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+            },
+            MetricType::Rate => Agg::Rate { trues: 0, total: 0 },
+            MetricType::Trend => Agg::Trend(Box::default()),
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, value: f64) {
+        match self {
+            Agg::Counter { sum } => *sum += value,
+            Agg::Gauge { last, min, max } => {
+                *last = value;
+                *min = min.min(value);
+                *max = max.max(value);
+            }
+            Agg::Rate { trues, total } => {
+                *total += 1;
+                if value != 0.0 {
+                    *trues += 1;
+                }
+            }
+            Agg::Trend(t) => t.add(value),
+        }
+    }
+
+    /// Folds `other` (a later delta of the same pair) into `self`.
+    pub fn merge(&mut self, other: &Agg) {
+        match (self, other) {
+            (Agg::Counter { sum }, Agg::Counter { sum: s }) => *sum += s,
+            (
+                Agg::Gauge { last, min, max },
+                Agg::Gauge {
+                    last: l,
+                    min: mi,
+                    max: ma,
+                },
+            ) => {
+                if mi.is_finite() {
+                    *last = *l;
+                    *min = min.min(*mi);
+                    *max = max.max(*ma);
+                }
+            }
+            (Agg::Rate { trues, total }, Agg::Rate { trues: t, total: n }) => {
+                *trues += t;
+                *total += n;
+            }
+            (Agg::Trend(a), Agg::Trend(b)) => a.merge(b),
+            _ => {}
+        }
+    }
+
+    /// Whether no sample was added.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Agg::Counter { .. } => false,
+            Agg::Gauge { min, .. } => !min.is_finite(),
+            Agg::Rate { total, .. } => *total == 0,
+            Agg::Trend(t) => t.count == 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trend_percentiles_are_close() {
+        let mut t = TrendAgg::default();
+        for i in 1..=1000 {
+            t.add(i as f64);
+        }
+        assert!(
+            (t.percentile(50.0) - 500.0).abs() <= 1.0,
+            "{}",
+            t.percentile(50.0)
+        );
+        assert!((t.percentile(95.0) - 950.0).abs() <= 1.0);
+        assert_eq!(t.percentile(100.0), 1000.0);
+        assert_eq!(t.min, 1.0);
+        assert!((t.avg() - 500.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn merging_equals_adding() {
+        let mut a = TrendAgg::default();
+        let mut b = TrendAgg::default();
+        let mut all = TrendAgg::default();
+        for i in 0..500 {
+            a.add(i as f64 * 0.37);
+            all.add(i as f64 * 0.37);
+        }
+        for i in 0..500 {
+            b.add(i as f64 * 1.9);
+            all.add(i as f64 * 1.9);
+        }
+        a.merge(&b);
+        assert_eq!(a.count, all.count);
+        assert_eq!(a.percentile(90.0), all.percentile(90.0));
+    }
+
+    #[test]
+    fn rate_and_gauge() {
+        let mut r = Agg::new(MetricType::Rate);
+        r.add(1.0);
+        r.add(0.0);
+        r.add(1.0);
+        assert!(matches!(r, Agg::Rate { trues: 2, total: 3 }));
+        let mut g = Agg::new(MetricType::Gauge);
+        assert!(g.is_empty());
+        g.add(5.0);
+        g.add(2.0);
+        assert!(
+            matches!(g, Agg::Gauge { last, min, max } if last == 2.0 && min == 2.0 && max == 5.0)
+        );
+    }
+}
