@@ -8,10 +8,16 @@ use crate::MetricType;
 /// significant digits: percentiles are within 0.1% of the exact value; avg, min and max are exact.
 const SCALE: f64 = 1000.0;
 
+/// Up to this many samples a trend also keeps the exact values, so short tests report the same
+/// percentiles as k6 (which interpolates between sorted samples); past it, only the histogram.
+const EXACT_CAP: usize = 256;
+
 /// A trend's constant-size summary of its samples.
 #[derive(Debug, Clone)]
 pub struct TrendAgg {
     hist: Histogram<u64>,
+    /// All samples while there are at most [`EXACT_CAP`] of them; `None` after that.
+    exact: Option<Vec<f64>>,
     pub count: u64,
     pub sum: f64,
     pub min: f64,
@@ -22,6 +28,7 @@ impl Default for TrendAgg {
     fn default() -> Self {
         TrendAgg {
             hist: new_histogram(),
+            exact: Some(Vec::new()),
             count: 0,
             sum: 0.0,
             min: f64::INFINITY,
@@ -41,6 +48,13 @@ impl TrendAgg {
         self.sum += value;
         self.min = self.min.min(value);
         self.max = self.max.max(value);
+        if let Some(exact) = &mut self.exact {
+            if exact.len() < EXACT_CAP {
+                exact.push(value);
+            } else {
+                self.exact = None;
+            }
+        }
         let scaled = (value.max(0.0) * SCALE).round() as u64;
         // Auto-resizing histograms only fail on values past u64::MAX / 2; saturate instead.
         let _ = self.hist.record(scaled.min(u64::MAX / 4));
@@ -49,6 +63,10 @@ impl TrendAgg {
     pub fn merge(&mut self, other: &TrendAgg) {
         if other.count == 0 {
             return;
+        }
+        match (&mut self.exact, &other.exact) {
+            (Some(mine), Some(theirs)) if mine.len() + theirs.len() <= EXACT_CAP => mine.extend_from_slice(theirs),
+            _ => self.exact = None,
         }
         self.count += other.count;
         self.sum += other.sum;
@@ -75,6 +93,14 @@ impl TrendAgg {
         }
         if pct >= 100.0 {
             return self.max;
+        }
+        if let Some(exact) = self.exact.as_ref().filter(|e| e.len() as u64 == self.count) {
+            // k6's definition: linear interpolation between the sorted samples.
+            let mut v = exact.clone();
+            v.sort_by(f64::total_cmp);
+            let i = pct / 100.0 * (v.len() as f64 - 1.0);
+            let (lo, hi) = (v[i.floor() as usize], v[i.ceil() as usize]);
+            return lo + (hi - lo) * (i - i.floor());
         }
         let v = self.hist.value_at_quantile(pct / 100.0);
         let v = self.hist.median_equivalent(v) as f64 / SCALE;
@@ -186,6 +212,22 @@ mod tests {
         assert_eq!(t.percentile(100.0), 1000.0);
         assert_eq!(t.min, 1.0);
         assert!((t.avg() - 500.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn small_samples_interpolate_like_k6() {
+        let mut t = TrendAgg::default();
+        for v in [1.0, 2.0, 3.0, 4.0, 10.0] {
+            t.add(v);
+        }
+        assert_eq!(t.percentile(50.0), 3.0);
+        // k6: i = 0.9 * 4 = 3.6 -> 4 + (10 - 4) * 0.6
+        assert!((t.percentile(90.0) - 7.6).abs() < 1e-9);
+        for i in 0..300 {
+            t.add(i as f64);
+        }
+        assert!(t.exact.is_none());
+        assert!((t.percentile(50.0) - 147.0).abs() <= 1.0, "{}", t.percentile(50.0));
     }
 
     #[test]
