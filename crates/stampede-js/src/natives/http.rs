@@ -257,11 +257,8 @@ fn response_object<'js>(
     }
     o.set("headers", headers)?;
     let cookies = Object::new(ctx.clone())?;
-    for (k, v) in &r.headers {
-        if !k.eq_ignore_ascii_case("set-cookie") {
-            continue;
-        }
-        for line in v.split('\n') {
+    {
+        for line in &r.set_cookies {
             if let Some(c) = stampede_http::parse_set_cookie(line) {
                 let entry = Object::new(ctx.clone())?;
                 entry.set("name", c.name.as_str())?;
