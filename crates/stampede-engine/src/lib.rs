@@ -14,5 +14,5 @@ mod run;
 pub mod schedule;
 mod worker;
 
-pub use main_vu::MainVu;
+pub use main_vu::{CallError, MainVu};
 pub use run::{run, EngineError, RunConfig, RunOutcome};

@@ -8,6 +8,15 @@ use std::time::Duration;
 use stampede_js::{InitInfo, IterationJob, JsError, JsErrorKind, TestContext, Vu, WorkerCtx};
 use stampede_metrics::Delta;
 
+/// Why a lifecycle call failed.
+#[derive(Debug)]
+pub enum CallError {
+    /// It ran past its timeout.
+    Timeout,
+    /// It threw.
+    Js(JsError),
+}
+
 /// A VU with its own single-threaded runtime, driven synchronously.
 pub struct MainVu {
     rt: tokio::runtime::Runtime,
@@ -39,25 +48,29 @@ impl MainVu {
         ))
     }
 
-    /// Calls an exported function with a JSON argument, within `timeout`.
-    /// `Ok(Err(()))` means it timed out.
+    /// Calls an exported function with a JSON argument, within `timeout`; returns its result
+    /// as JSON (`None` for `undefined`).
     pub fn call(
         &mut self,
         name: &str,
         arg: Option<Arc<str>>,
         job: Option<IterationJob>,
         timeout: Duration,
-    ) -> Result<Result<Option<String>, JsError>, ()> {
+    ) -> Result<Option<String>, CallError> {
         let Some(vu) = self.vu.as_mut() else {
-            return Ok(Err(JsError::new(
+            return Err(CallError::Js(JsError::new(
                 JsErrorKind::Runtime,
                 "the main VU is gone",
             )));
         };
         let fut = vu.call(name, arg, job);
-        self.local
+        match self
+            .local
             .block_on(&self.rt, async { tokio::time::timeout(timeout, fut).await })
-            .map_err(|_| ())
+        {
+            Err(_) => Err(CallError::Timeout),
+            Ok(r) => r.map_err(CallError::Js),
+        }
     }
 
     /// Samples emitted by setup/teardown.

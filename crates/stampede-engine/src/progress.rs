@@ -3,6 +3,17 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+/// What the progress line shows.
+pub(crate) struct Snapshot {
+    pub elapsed: Duration,
+    pub vus: i64,
+    pub vus_max: u64,
+    pub done: u64,
+    pub interrupted: u64,
+    /// Requests so far (the line shows their rate).
+    pub reqs: f64,
+}
+
 pub(crate) struct Progress {
     tty: bool,
     enabled: bool,
@@ -25,16 +36,15 @@ impl Progress {
     }
 
     /// Prints `running (elapsed), active/max VUs, N complete and M interrupted iterations, R req/s`.
-    pub(crate) fn tick(
-        &mut self,
-        elapsed: Duration,
-        vus: i64,
-        vus_max: u64,
-        done: u64,
-        interrupted: u64,
-        reqs: f64,
-        force: bool,
-    ) {
+    pub(crate) fn tick(&mut self, snap: Snapshot, force: bool) {
+        let Snapshot {
+            elapsed,
+            vus,
+            vus_max,
+            done,
+            interrupted,
+            reqs,
+        } = snap;
         if !self.enabled {
             return;
         }

@@ -11,7 +11,8 @@ use thiserror::Error;
 use tokio::sync::{oneshot, watch};
 
 use crate::executors::ScenarioPlan;
-use crate::progress::Progress;
+use crate::main_vu::CallError;
+use crate::progress::{Progress, Snapshot};
 use crate::worker::{self, FromWorker, Start, WorkerArgs};
 use crate::MainVu;
 
@@ -205,19 +206,19 @@ pub fn run(
     let mut setup_data = None;
     if cfg.run_setup {
         match main_vu.call("setup", None, Some(setup_job("setup")), cfg.setup_timeout) {
-            Err(()) => {
+            Err(CallError::Timeout) => {
                 let _ = cancel_tx.send(true);
                 drop(start_txs);
                 join(handles);
                 return Err(EngineError::SetupTimeout(cfg.setup_timeout));
             }
-            Ok(Err(e)) => {
+            Err(CallError::Js(e)) => {
                 let _ = cancel_tx.send(true);
                 drop(start_txs);
                 join(handles);
                 return Err(EngineError::Setup(e));
             }
-            Ok(Ok(data)) => setup_data = data,
+            Ok(data) => setup_data = data,
         }
         totals.merge(main_vu.take_delta());
     }
@@ -234,7 +235,9 @@ pub fn run(
 
     let mut progress = Progress::new(cfg.progress);
     let mut done = 0;
-    let mut last_gauge = Instant::now() - Duration::from_secs(2);
+    // k6 samples `vus` and `vus_max` once a second from the start; a run shorter than a
+    // second has neither.
+    let mut last_gauge = Instant::now();
     let mut last_eval = Instant::now();
     let mut threshold_abort = None;
     let mut script_abort = None;
@@ -275,12 +278,14 @@ pub fn run(
             _ => 0.0,
         };
         progress.tick(
-            t0.elapsed(),
-            test.vus_active.load(Ordering::Relaxed),
-            vus_max,
-            test.iterations_completed.load(Ordering::Relaxed),
-            test.iterations_interrupted.load(Ordering::Relaxed),
-            reqs,
+            Snapshot {
+                elapsed: t0.elapsed(),
+                vus: test.vus_active.load(Ordering::Relaxed),
+                vus_max,
+                done: test.iterations_completed.load(Ordering::Relaxed),
+                interrupted: test.iterations_interrupted.load(Ordering::Relaxed),
+                reqs,
+            },
             false,
         );
         if eval_abort && threshold_abort.is_none() && now - last_eval >= Duration::from_secs(2) {
@@ -332,20 +337,15 @@ pub fn run(
             totals.merge(d);
         }
     }
-    totals.add(
-        builtin::VUS,
-        MetricType::Gauge,
-        empty.clone(),
-        test.vus_active.load(Ordering::Relaxed).max(0) as f64,
-    );
-    totals.add(builtin::VUS_MAX, MetricType::Gauge, empty, vus_max as f64);
     progress.tick(
-        elapsed,
-        0,
-        vus_max,
-        test.iterations_completed.load(Ordering::Relaxed),
-        test.iterations_interrupted.load(Ordering::Relaxed),
-        0.0,
+        Snapshot {
+            elapsed,
+            vus: 0,
+            vus_max,
+            done: test.iterations_completed.load(Ordering::Relaxed),
+            interrupted: test.iterations_interrupted.load(Ordering::Relaxed),
+            reqs: 0.0,
+        },
         true,
     );
     progress.finish();
@@ -358,8 +358,10 @@ pub fn run(
             Some(setup_job("teardown")),
             cfg.teardown_timeout,
         ) {
-            Err(()) => return Err(EngineError::TeardownTimeout(cfg.teardown_timeout)),
-            Ok(Err(e)) => {
+            Err(CallError::Timeout) => {
+                return Err(EngineError::TeardownTimeout(cfg.teardown_timeout))
+            }
+            Err(CallError::Js(e)) => {
                 eprintln!(
                     "{}",
                     stampede_js::log_line(
@@ -369,7 +371,7 @@ pub fn run(
                     )
                 );
             }
-            Ok(Ok(_)) => {}
+            Ok(_) => {}
         }
         totals.merge(main_vu.take_delta());
     }

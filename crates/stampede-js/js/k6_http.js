@@ -32,13 +32,17 @@ function durationMs(v) {
   return N.parseDurationMs(String(v));
 }
 
+// The request as the native side reads it: an array, so no property names are looked up.
+// [method, url, body, headers [[k, v]...], cookies [[k, v, replace]...], tags {}, timeoutMs,
+//  redirects, responseType, hasCallback, callback]
 function prepare(method, url, body, params) {
   const p = params || {};
   const headers = [];
   if (p.headers) for (const k of Object.keys(p.headers)) headers.push([k, String(p.headers[k])]);
   const b = bodyOf(body, headers);
-  const cookies = [];
+  let cookies;
   if (p.cookies) {
+    cookies = [];
     for (const k of Object.keys(p.cookies)) {
       const c = p.cookies[k];
       if (typeof c === 'object' && c !== null) cookies.push([k, String(c.value), c.replace ? '1' : '0']);
@@ -57,19 +61,19 @@ function prepare(method, url, body, params) {
     }
     url = url.url;
   }
-  return {
-    method: String(method).toUpperCase(),
-    url: String(url),
-    body: b,
+  return [
+    String(method).toUpperCase(),
+    String(url),
+    b,
     headers,
     cookies,
     tags,
-    timeout: durationMs(p.timeout),
-    redirects: p.redirects,
-    responseType: p.responseType,
-    callback: p.responseCallback,
-    hasCallback: Object.prototype.hasOwnProperty.call(p, 'responseCallback'),
-  };
+    durationMs(p.timeout),
+    p.redirects,
+    p.responseType,
+    'responseCallback' in p,
+    p.responseCallback,
+  ];
 }
 
 function walk(value, selector) {
@@ -83,10 +87,56 @@ function walk(value, selector) {
   return cur;
 }
 
+// `raw` is the native result: [status, status_text, proto, url, remote_ip, remote_port, error,
+// error_code, headers [k, v, k, v...], body, timings [blocked, connecting, tls_handshaking,
+// sending, waiting, receiving, duration], cookies [name, value, domain, path, http_only, secure,
+// max_age, expires, ...], throw]
 export class Response {
   constructor(raw, req) {
-    Object.assign(this, raw);
-    this.request = { method: req.method, url: req.url, headers: req.headersObj || {}, body: typeof req.body === 'string' ? req.body : '' };
+    this.status = raw[0];
+    this.status_text = raw[1];
+    this.proto = raw[2];
+    this.url = raw[3];
+    this.remote_ip = raw[4];
+    this.remote_port = raw[5];
+    this.error = raw[6];
+    this.error_code = raw[7];
+    this.body = raw[9];
+    const t = raw[10];
+    this.timings = t === undefined ? undefined : {
+      blocked: t[0], looking_up: 0, connecting: t[1], tls_handshaking: t[2], sending: t[3], waiting: t[4], receiving: t[5], duration: t[6],
+    };
+    this._h = raw[8];
+    this._c = raw[11];
+    this._req = req;
+  }
+  get headers() {
+    if (this._headers === undefined) {
+      const h = {};
+      const flat = this._h;
+      for (let i = 0; i < flat.length; i += 2) h[flat[i]] = flat[i + 1];
+      this._headers = h;
+    }
+    return this._headers;
+  }
+  get cookies() {
+    if (this._cookies === undefined) {
+      const out = {};
+      const c = this._c;
+      for (let i = 0; i < c.length; i += 8) {
+        (out[c[i]] = out[c[i]] || []).push({
+          name: c[i], value: c[i + 1], domain: c[i + 2], path: c[i + 3], http_only: c[i + 4], secure: c[i + 5], max_age: c[i + 6], expires: c[i + 7],
+        });
+      }
+      this._cookies = out;
+    }
+    return this._cookies;
+  }
+  get request() {
+    const req = this._req;
+    const headers = {};
+    for (const [k, v] of req[3]) headers[k] = [v];
+    return { method: req[0], url: req[1], headers, body: typeof req[2] === 'string' ? req[2] : '' };
   }
   json(selector) {
     if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
@@ -106,7 +156,7 @@ export class Response {
 
 function finish(raw, req) {
   const r = new Response(raw, req);
-  if (raw.throwError) throw new Error(raw.error);
+  if (raw[12]) throw new Error(r.error);
   return r;
 }
 

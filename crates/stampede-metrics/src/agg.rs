@@ -65,7 +65,9 @@ impl TrendAgg {
             return;
         }
         match (&mut self.exact, &other.exact) {
-            (Some(mine), Some(theirs)) if mine.len() + theirs.len() <= EXACT_CAP => mine.extend_from_slice(theirs),
+            (Some(mine), Some(theirs)) if mine.len() + theirs.len() <= EXACT_CAP => {
+                mine.extend_from_slice(theirs)
+            }
             _ => self.exact = None,
         }
         self.count += other.count;
@@ -166,12 +168,10 @@ impl Agg {
                     min: mi,
                     max: ma,
                 },
-            ) => {
-                if mi.is_finite() {
-                    *last = *l;
-                    *min = min.min(*mi);
-                    *max = max.max(*ma);
-                }
+            ) if mi.is_finite() => {
+                *last = *l;
+                *min = min.min(*mi);
+                *max = max.max(*ma);
             }
             (Agg::Rate { trues, total }, Agg::Rate { trues: t, total: n }) => {
                 *trues += t;
@@ -227,7 +227,11 @@ mod tests {
             t.add(i as f64);
         }
         assert!(t.exact.is_none());
-        assert!((t.percentile(50.0) - 147.0).abs() <= 1.0, "{}", t.percentile(50.0));
+        assert!(
+            (t.percentile(50.0) - 147.0).abs() <= 1.0,
+            "{}",
+            t.percentile(50.0)
+        );
     }
 
     #[test]

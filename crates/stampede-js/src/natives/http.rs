@@ -58,64 +58,64 @@ fn ranges_of(ctx: &Ctx<'_>, v: &Value<'_>) -> Result<Option<Vec<(u16, u16)>>> {
     Ok(Some(out))
 }
 
-fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, o: &Object<'js>) -> Result<Prepared> {
-    let method: String = o.get("method")?;
-    let url_s: String = o.get("url")?;
+fn pairs<'js>(v: Option<Array<'js>>) -> Result<Vec<Vec<String>>> {
+    let Some(a) = v else { return Ok(Vec::new()) };
+    a.iter::<Vec<String>>().collect()
+}
+
+/// Reads the array `prepare()` in `k6_http.js` builds (see there for the layout).
+fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared> {
+    let method: String = a.get(0)?;
+    let url_s: String = a.get(1)?;
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| throw(ctx, format!("invalid HTTP method {method:?}")))?;
     let url =
         url::Url::parse(&url_s).map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
-    let body: Value<'js> = o.get("body")?;
+    let body: Value<'js> = a.get(2)?;
     let body = if body.is_undefined() || body.is_null() {
         Vec::new()
     } else {
         bytes_of(&body).unwrap_or_default()
     };
-    let mut headers = Vec::new();
-    if let Some(hs) = o.get::<_, Option<Array<'js>>>("headers")? {
-        for h in hs.iter::<Vec<String>>() {
-            let h = h?;
-            if h.len() == 2 {
-                headers.push((h[0].clone(), h[1].clone()));
-            }
-        }
-    }
+    let headers = pairs(a.get(3)?)?
+        .into_iter()
+        .filter_map(|mut h| {
+            (h.len() == 2).then(|| (std::mem::take(&mut h[0]), std::mem::take(&mut h[1])))
+        })
+        .collect();
     let mut cookies = Vec::new();
     let mut replace_jar_cookies = Vec::new();
-    if let Some(cs) = o.get::<_, Option<Array<'js>>>("cookies")? {
-        for c in cs.iter::<Vec<String>>() {
-            let c = c?;
-            if c.len() >= 2 {
-                if c.get(2).is_some_and(|r| r == "1") {
-                    replace_jar_cookies.push(c[0].clone());
-                }
-                cookies.push((c[0].clone(), c[1].clone()));
+    for c in pairs(a.get(4)?)? {
+        if c.len() >= 2 {
+            if c.get(2).is_some_and(|r| r == "1") {
+                replace_jar_cookies.push(c[0].clone());
             }
+            cookies.push((c[0].clone(), c[1].clone()));
         }
     }
+    let tags = tags_of(a.get::<Option<Object<'js>>>(5)?);
     let settings = &s.worker.test.settings;
-    let timeout = match o.get::<_, Option<f64>>("timeout")? {
+    let timeout = match a.get::<Option<f64>>(6)? {
         Some(ms) if ms > 0.0 => Duration::from_secs_f64(ms / 1000.0),
         _ => DEFAULT_TIMEOUT,
     };
-    let max_redirects = o
-        .get::<_, Option<f64>>("redirects")?
+    let max_redirects = a
+        .get::<Option<f64>>(7)?
         .map(|n| n.max(0.0) as u32)
         .unwrap_or(settings.max_redirects);
-    let mode = match o.get::<_, Option<String>>("responseType")?.as_deref() {
+    let mode = match a.get::<Option<String>>(8)?.as_deref() {
         Some("binary") => BodyMode::Binary,
         Some("none") => BodyMode::None,
         Some("text") => BodyMode::Text,
         _ if settings.discard_response_bodies => BodyMode::None,
         _ => BodyMode::Text,
     };
-    let callback = if o.get::<_, bool>("hasCallback")? {
-        let cb: Value<'js> = o.get("callback")?;
+    let callback = if a.get::<bool>(9)? {
+        let cb: Value<'js> = a.get(10)?;
         Some(ranges_of(ctx, &cb)?)
     } else {
         None
     };
-    let tags = tags_of(o.get::<_, Option<Object<'js>>>("tags")?);
     Ok(Prepared {
         req: Request {
             method,
@@ -232,57 +232,29 @@ fn emit_hop(
         .set(s.bytes_received.get() + hop.bytes_received);
 }
 
-/// Builds the plain object `Response`'s constructor copies.
-fn response_object<'js>(
+/// Builds the array `Response`'s constructor reads (layout in `k6_http.js`). Arrays set by
+/// index, so no property names are interned per request.
+fn response_array<'js>(
     ctx: &Ctx<'js>,
     s: &VuState,
     p: &Prepared,
     r: Response,
-) -> Result<Object<'js>> {
-    let o = Object::new(ctx.clone())?;
-    o.set("status", r.status)?;
-    o.set("status_text", r.status_text.as_str())?;
-    o.set("proto", r.proto)?;
-    o.set("url", r.url.as_str())?;
-    o.set("remote_ip", r.remote_ip.as_str())?;
-    o.set("remote_port", r.remote_port)?;
-    o.set("error", r.error.as_deref().unwrap_or(""))?;
-    o.set("error_code", r.error_code)?;
-    if r.error.is_some() && s.worker.test.settings.throw {
-        o.set("throwError", true)?;
+) -> Result<Array<'js>> {
+    let a = Array::new(ctx.clone())?;
+    a.set(0, r.status)?;
+    a.set(1, r.status_text.as_str())?;
+    a.set(2, r.proto)?;
+    a.set(3, r.url.as_str())?;
+    a.set(4, r.remote_ip.as_str())?;
+    a.set(5, r.remote_port)?;
+    a.set(6, r.error.as_deref().unwrap_or(""))?;
+    a.set(7, r.error_code)?;
+    let headers = Array::new(ctx.clone())?;
+    for (i, (k, v)) in r.headers.iter().enumerate() {
+        headers.set(2 * i, k.as_str())?;
+        headers.set(2 * i + 1, v.as_str())?;
     }
-    let headers = Object::new(ctx.clone())?;
-    for (k, v) in &r.headers {
-        headers.set(k.as_str(), v.as_str())?;
-    }
-    o.set("headers", headers)?;
-    let cookies = Object::new(ctx.clone())?;
-    {
-        for line in &r.set_cookies {
-            if let Some(c) = stampede_http::parse_set_cookie(line) {
-                let entry = Object::new(ctx.clone())?;
-                entry.set("name", c.name.as_str())?;
-                entry.set("value", c.value.as_str())?;
-                entry.set("domain", c.domain.as_str())?;
-                entry.set("path", c.path.as_str())?;
-                entry.set("http_only", c.http_only)?;
-                entry.set("secure", c.secure)?;
-                entry.set("max_age", c.max_age)?;
-                entry.set("expires", c.expires_unix_ms)?;
-                let list: Array<'js> =
-                    match cookies.get::<_, Option<Array<'js>>>(c.name.as_str())? {
-                        Some(l) => l,
-                        None => {
-                            let l = Array::new(ctx.clone())?;
-                            cookies.set(c.name.as_str(), l.clone())?;
-                            l
-                        }
-                    };
-                list.set(list.len(), entry)?;
-            }
-        }
-    }
-    o.set("cookies", cookies)?;
+    a.set(8, headers)?;
     let body: Value<'js> = match p.mode {
         BodyMode::None => Value::new_null(ctx.clone()),
         _ if r.status == 0 && r.body.is_empty() => Value::new_null(ctx.clone()),
@@ -291,25 +263,48 @@ fn response_object<'js>(
             rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&r.body))?.into_value()
         }
     };
-    o.set("body", body)?;
+    a.set(9, body)?;
     if let Some(last) = r.hops.last() {
         let t = last.timings;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let timings = Object::new(ctx.clone())?;
-        timings.set("blocked", ms(t.blocked))?;
-        timings.set("looking_up", 0.0)?;
-        timings.set("connecting", ms(t.connecting))?;
-        timings.set("tls_handshaking", ms(t.tls_handshaking))?;
-        timings.set("sending", ms(t.sending))?;
-        timings.set("waiting", ms(t.waiting))?;
-        timings.set("receiving", ms(t.receiving))?;
-        timings.set("duration", ms(t.duration))?;
-        o.set("timings", timings)?;
+        let timings = Array::new(ctx.clone())?;
+        for (i, d) in [
+            t.blocked,
+            t.connecting,
+            t.tls_handshaking,
+            t.sending,
+            t.waiting,
+            t.receiving,
+            t.duration,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            timings.set(i, ms(d))?;
+        }
+        a.set(10, timings)?;
     }
-    Ok(o)
+    let cookies = Array::new(ctx.clone())?;
+    let mut i = 0;
+    for line in &r.set_cookies {
+        if let Some(c) = stampede_http::parse_set_cookie(line) {
+            cookies.set(i, c.name.as_str())?;
+            cookies.set(i + 1, c.value.as_str())?;
+            cookies.set(i + 2, c.domain.as_str())?;
+            cookies.set(i + 3, c.path.as_str())?;
+            cookies.set(i + 4, c.http_only)?;
+            cookies.set(i + 5, c.secure)?;
+            cookies.set(i + 6, c.max_age)?;
+            cookies.set(i + 7, c.expires_unix_ms)?;
+            i += 8;
+        }
+    }
+    a.set(11, cookies)?;
+    a.set(12, r.error.is_some() && s.worker.test.settings.throw)?;
+    Ok(a)
 }
 
-fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result<Object<'js>> {
+fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result<Array<'js>> {
     let expected = match &p.callback {
         Some(cb) => cb.clone(),
         None => s.expected.borrow().clone(),
@@ -326,7 +321,7 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result
             );
         }
     }
-    response_object(ctx, s, p, r)
+    response_array(ctx, s, p, r)
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
@@ -335,7 +330,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         "request",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>, o: Object<'js>| -> Result<Object<'js>> {
+            move |ctx: Ctx<'js>, o: Array<'js>| -> Result<Array<'js>> {
                 if s.in_init.get() {
                     return Err(throw(
                         &ctx,
@@ -363,7 +358,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let mut prepared = Vec::with_capacity(list.len());
-                for o in list.iter::<Object<'js>>() {
+                for o in list.iter::<Array<'js>>() {
                     prepared.push(prepare(&ctx, &s, &o?)?);
                 }
                 let futs: Vec<_> = prepared
@@ -434,7 +429,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 s.http
                     .cookie_jar()
                     .set(&url, &name, &value, &o)
-                    .map_err(|e| throw(&ctx, e.to_string()))
+                    .map_err(|e| throw(&ctx, &e))
             },
         )?,
     )?;

@@ -1,0 +1,132 @@
+//! The checks block at the top of TOTAL RESULTS: the totals, then one line per check.
+
+use std::collections::BTreeMap;
+
+use stampede_metrics::{MetricType, ValueType};
+
+use crate::jsnum::js_string;
+use crate::model::{CheckSummary, GroupSummary, MetricSummary, SummaryData};
+use crate::style::Color;
+
+use super::layout::{Ctx, Layout};
+use super::Item;
+
+const INDENT: usize = 4;
+
+/// The checks block, or nothing when no check ran (no `checks` metric).
+pub(super) fn checks_block(data: &SummaryData, ctx: Ctx<'_>) -> Vec<Item> {
+    let Some(checks) = data.metric("checks") else {
+        return Vec::new();
+    };
+    let totals = totals(checks, data.test_run_duration.as_nanos() as f64 / 1e9);
+    let layout = Layout::new(&totals, INDENT, ctx);
+    let mut items: Vec<Item> = totals
+        .iter()
+        .map(|m| Item::Line(layout.line(m, INDENT, ctx)))
+        .collect();
+    items.push(Item::Blank);
+    for check in flat_checks(data) {
+        items.push(Item::Line(check_line(&check, ctx)));
+    }
+    items.push(Item::Blank);
+    items
+}
+
+/// `checks_total`, `checks_succeeded` and `checks_failed`, derived from the `checks` rate.
+fn totals(checks: &MetricSummary, seconds: f64) -> [MetricSummary; 3] {
+    let passes = checks.value("passes");
+    let total = passes + checks.value("fails");
+    let metric = |name: &str, kind, values: &[(&str, f64)]| MetricSummary {
+        name: name.to_owned(),
+        kind,
+        contains: ValueType::Default,
+        values: values.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+        thresholds: Vec::new(),
+    };
+    let rate = if seconds == 0.0 { 0.0 } else { total / seconds };
+    [
+        metric(
+            "checks_total",
+            MetricType::Counter,
+            &[("count", total), ("rate", rate)],
+        ),
+        MetricSummary {
+            name: "checks_succeeded".to_owned(),
+            ..checks.clone()
+        },
+        // k6 fills `checks_failed` inverted on purpose: its passes are the failures.
+        metric(
+            "checks_failed",
+            MetricType::Rate,
+            &[
+                ("passes", total - passes),
+                ("fails", passes),
+                ("rate", (total - passes) / total),
+            ],
+        ),
+    ]
+}
+
+/// Every check once, by name, in the order the run first saw it (group paths do not matter in
+/// the compact summary: the same name in two groups is one line with the counts added up).
+fn flat_checks(data: &SummaryData) -> Vec<CheckSummary> {
+    let mut in_tree = Vec::new();
+    collect(&data.root_group, &mut in_tree);
+    let mut order: Vec<&str> = Vec::new();
+    for name in data
+        .check_order
+        .iter()
+        .map(String::as_str)
+        .chain(in_tree.iter().map(|c| c.name.as_str()))
+    {
+        if !order.contains(&name) {
+            order.push(name);
+        }
+    }
+    let mut sums: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for c in &in_tree {
+        let sum = sums.entry(c.name.as_str()).or_default();
+        sum.0 += c.passes;
+        sum.1 += c.fails;
+    }
+    order
+        .into_iter()
+        .filter_map(|name| {
+            sums.get(name).map(|(passes, fails)| CheckSummary {
+                name: name.to_owned(),
+                group_path: String::new(),
+                passes: *passes,
+                fails: *fails,
+            })
+        })
+        .collect()
+}
+
+fn collect<'a>(group: &'a GroupSummary, out: &mut Vec<&'a CheckSummary>) {
+    out.extend(group.checks.iter());
+    for g in &group.groups {
+        collect(g, out);
+    }
+}
+
+/// `✓ name`, or `✗ name` plus a line with the success percentage and counts.
+fn check_line(check: &CheckSummary, ctx: Ctx<'_>) -> String {
+    let indent = " ".repeat(INDENT);
+    if check.fails == 0 {
+        return format!(
+            "{indent}{}",
+            ctx.style.paint(&format!("✓ {}", check.name), Color::Green)
+        );
+    }
+    let passes = check.passes as f64;
+    let pct = (100.0 * passes / (passes + check.fails as f64)).floor();
+    let name = ctx.style.paint(&format!("✗ {}", check.name), Color::Red);
+    let detail = format!(
+        "↳  {}% — ✓ {} / ✗ {}",
+        js_string(pct),
+        check.passes,
+        check.fails
+    );
+    let detail = ctx.style.paint(&detail, Color::Red);
+    format!("{indent}{name}\n{indent}  {detail}")
+}

@@ -1,0 +1,256 @@
+//! `stampede run script.js`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use stampede_engine::{CallError, MainVu, RunConfig, RunOutcome};
+use stampede_js::{LogLevel, TestContext};
+use stampede_metrics::ThresholdSet;
+
+use crate::cli::RunArgs;
+use crate::commands::config::{http_config, resolve, script_path, Resolved};
+use crate::exit::{self, Failure};
+use crate::summary::{self, SummaryInputs};
+
+/// Set by Ctrl-C / SIGTERM; a second signal exits at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _ = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::SeqCst) {
+                std::process::exit(exit::INTERRUPTED as i32);
+            }
+        });
+        flag
+    })
+    .clone()
+}
+
+fn warn(msg: &str) {
+    eprintln!("{}", stampede_js::log_line(LogLevel::Warning, msg, &[]));
+}
+
+/// What the end of a run prints and writes.
+pub struct RunOptions<'a> {
+    pub quiet: bool,
+    pub no_summary: bool,
+    pub summary_export: Option<&'a Path>,
+    pub workers: Option<usize>,
+    pub no_color: bool,
+}
+
+pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    let script = script_path(&args.script)?;
+    let resolved = resolve(&args.options, &script)?;
+    execute(
+        &script,
+        resolved,
+        RunOptions {
+            quiet: args.quiet,
+            no_summary: args.no_summary,
+            summary_export: args.summary_export.as_deref(),
+            workers: args.workers,
+            no_color: args.no_color,
+        },
+    )
+}
+
+/// Runs a resolved test and reports it; shared by `run` and `demo`.
+pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, Failure> {
+    if r.options.vus_ignored() {
+        warn(&format!(
+            "`vus={}` option will be ignored, it only works in conjunction with `iterations`, `duration`, or `stages`",
+            r.options.vus.unwrap_or(0)
+        ));
+    }
+    let scenarios = r.options.scenarios_resolved().map_err(Failure::config)?;
+    for sc in &scenarios {
+        if !r.init.exports.contains(&sc.exec) {
+            return Err(Failure::config(format!(
+                "scenario {}: exec function '{}' is not exported by the script",
+                sc.name, sc.exec
+            )));
+        }
+    }
+    let thresholds = if r.options.no_thresholds.unwrap_or(false) {
+        ThresholdSet::default()
+    } else {
+        ThresholdSet::parse(
+            r.options.thresholds.as_deref().unwrap_or(&[]),
+            &r.registry.snapshot(),
+        )
+        .map_err(Failure::config)?
+    };
+    let test = TestContext::new(
+        r.settings.clone(),
+        r.registry.clone(),
+        http_config(&r.options)?,
+    );
+    let (mut main_vu, _) =
+        MainVu::new(test.clone()).map_err(|e| Failure::script(e.with_stack()))?;
+
+    if !opts.quiet {
+        let max_vus: u64 = scenarios.iter().map(|s| s.executor.max_vus()).sum();
+        let max_duration = scenarios
+            .iter()
+            .map(|s| s.start_time + s.executor.max_duration() + s.graceful_stop)
+            .max()
+            .unwrap_or_default();
+        let list: Vec<(String, String)> = scenarios
+            .iter()
+            .map(|s| (s.name.clone(), s.describe()))
+            .collect();
+        let name = script
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        print!(
+            "{}",
+            stampede_report::render_banner(&name, "-", &list, max_vus, max_duration)
+        );
+    }
+
+    let exports = r.init.exports.clone();
+    let cfg = RunConfig {
+        scenarios,
+        workers: opts.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+        setup_timeout: r.options.setup_timeout.unwrap_or(Duration::from_secs(60)),
+        teardown_timeout: r
+            .options
+            .teardown_timeout
+            .unwrap_or(Duration::from_secs(60)),
+        run_setup: exports.iter().any(|e| e == "setup") && !r.options.no_setup.unwrap_or(false),
+        run_teardown: exports.iter().any(|e| e == "teardown")
+            && !r.options.no_teardown.unwrap_or(false),
+        thresholds,
+        progress: !opts.quiet,
+        interrupt: interrupt_flag(),
+    };
+    let outcome = stampede_engine::run(test.clone(), cfg, &mut main_vu).map_err(|e| {
+        let code = e.exit_code();
+        let mut f = Failure::new(code, e.to_string());
+        if code == exit::SCRIPT_EXCEPTION {
+            f.hint = Some("script exception");
+        }
+        f
+    })?;
+    report(&r, &test, &outcome, &mut main_vu, &opts)?;
+    Ok(exit_code(&outcome, &test))
+}
+
+fn exit_code(o: &RunOutcome, test: &TestContext) -> u8 {
+    if o.interrupted_by_signal {
+        exit::INTERRUPTED
+    } else if o.script_abort.is_some() {
+        exit::SCRIPT_ABORTED
+    } else if o.threshold_abort.is_some() || o.thresholds.iter().any(|t| !t.passed) {
+        if o.thresholds.iter().any(|t| !t.passed) {
+            eprintln!(
+                "{}",
+                stampede_js::log_line(
+                    LogLevel::Error,
+                    "thresholds on metrics have been crossed",
+                    &[]
+                )
+            );
+        }
+        exit::THRESHOLDS_FAILED
+    } else if test.failed().is_some() {
+        exit::MARKED_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+fn report(
+    r: &Resolved,
+    test: &TestContext,
+    o: &RunOutcome,
+    main_vu: &mut MainVu,
+    opts: &RunOptions<'_>,
+) -> Result<(), Failure> {
+    let registry = test.registry.snapshot();
+    let data = summary::build(SummaryInputs {
+        registry: &registry,
+        totals: &o.totals,
+        thresholds: &o.thresholds,
+        trend_stats: r.options.trend_stats(),
+        time_unit: r.options.summary_time_unit.clone(),
+        elapsed: o.elapsed,
+        setup_data: o.setup_data.clone(),
+        options: r.options.to_json(),
+        no_color: opts.no_color,
+    });
+    if let Some(path) = opts.summary_export {
+        let json = serde_json::to_string_pretty(&stampede_report::summary_export(&data))
+            .unwrap_or_default();
+        std::fs::write(path, json).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("can't write the summary export {}: {e}", path.display()),
+            )
+        })?;
+    }
+    if r.init.exports.iter().any(|e| e == "handleSummary") {
+        let arg: Arc<str> = stampede_report::handle_summary_data(&data)
+            .to_string()
+            .into();
+        match main_vu.call("handleSummary", Some(arg), None, Duration::from_secs(120)) {
+            Ok(Some(json)) => write_summary_outputs(&json)?,
+            Ok(None) => {}
+            Err(CallError::Js(e)) => {
+                eprintln!(
+                    "{}",
+                    stampede_js::log_line(
+                        LogLevel::Error,
+                        &format!("handleSummary() failed: {}", e.with_stack()),
+                        &[]
+                    )
+                );
+                if !opts.no_summary {
+                    print!("{}", stampede_report::render_text(&data));
+                }
+            }
+            Err(CallError::Timeout) => eprintln!(
+                "{}",
+                stampede_js::log_line(LogLevel::Error, "handleSummary() timed out", &[])
+            ),
+        }
+    } else if !opts.no_summary {
+        print!("{}", stampede_report::render_text(&data));
+    }
+    Ok(())
+}
+
+/// Writes what `handleSummary` returned: `stdout`, `stderr`, or file paths to contents.
+fn write_summary_outputs(json: &str) -> Result<(), Failure> {
+    let value: serde_json::Value = serde_json::from_str(json).unwrap_or(serde_json::Value::Null);
+    let Some(map) = value.as_object() else {
+        return Ok(());
+    };
+    for (key, v) in map {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match key.as_str() {
+            "stdout" => print!("{text}"),
+            "stderr" => eprint!("{text}"),
+            path => std::fs::write(path, text).map_err(|e| {
+                Failure::new(
+                    exit::USAGE,
+                    format!("handleSummary: can't write {path}: {e}"),
+                )
+            })?,
+        }
+    }
+    Ok(())
+}

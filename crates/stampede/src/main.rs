@@ -1,0 +1,16 @@
+//! The `stampede` binary: parse the command line, run the command, exit with k6's codes.
+
+mod cli;
+mod commands;
+mod exit;
+mod summary;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let code = match cli::parse() {
+        Ok(cli) => commands::dispatch(cli),
+        Err(code) => code,
+    };
+    ExitCode::from(code)
+}

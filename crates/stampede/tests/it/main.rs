@@ -1,0 +1,8 @@
+//! Integration tests: the real `stampede` binary against the real demo target on 127.0.0.1:0.
+#![allow(clippy::unwrap_used)]
+
+mod api;
+mod errors;
+mod k6_compare;
+mod support;
+mod timing;

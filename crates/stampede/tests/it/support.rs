@@ -1,0 +1,89 @@
+//! Shared helpers: a target server, a script in a temp dir, running the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use stampede_target::{TargetConfig, TargetServer};
+
+pub fn target() -> TargetServer {
+    TargetServer::start(TargetConfig::default(), 0).expect("start target")
+}
+
+pub struct Script {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub fn script(source: &str) -> Script {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("script.js");
+    std::fs::write(&path, source).expect("write script");
+    Script { dir, path }
+}
+
+impl Script {
+    pub fn file(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).expect("write file");
+        p
+    }
+}
+
+pub struct RunResult {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub export: Option<serde_json::Value>,
+}
+
+impl RunResult {
+    /// A number from the summary export, e.g. `("http_reqs", "count")`.
+    pub fn metric(&self, name: &str, stat: &str) -> f64 {
+        let export = self.export.as_ref().expect("no summary export");
+        export["metrics"][name][stat]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no {name}.{stat} in export: {}", export["metrics"]))
+    }
+}
+
+fn finish(out: Output, export: Option<&Path>) -> RunResult {
+    RunResult {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        export: export
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|s| serde_json::from_str(&s).ok()),
+    }
+}
+
+/// Runs `stampede run` with `args` on the script, exporting the summary.
+pub fn run(s: &Script, base_url: &str, args: &[&str]) -> RunResult {
+    let export = s.dir.path().join("export.json");
+    let out = Command::cargo_bin("stampede")
+        .expect("binary")
+        .arg("run")
+        .arg("-q")
+        .arg("--summary-export")
+        .arg(&export)
+        .arg("-e")
+        .arg(format!("BASE_URL={base_url}"))
+        .args(args)
+        .arg(&s.path)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run stampede");
+    finish(out, Some(&export))
+}
+
+/// Runs the binary with raw arguments (no script handling).
+pub fn raw(args: &[&str]) -> RunResult {
+    let out = Command::cargo_bin("stampede")
+        .expect("binary")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("run stampede");
+    finish(out, None)
+}
