@@ -87,34 +87,39 @@ function walk(value, selector) {
   return cur;
 }
 
-// `raw` is the native result: [status, status_text, proto, url, remote_ip, remote_port, error,
-// error_code, headers [k, v, k, v...], body, timings [blocked, connecting, tls_handshaking,
-// sending, waiting, receiving, duration], cookies [name, value, domain, path, http_only, secure,
-// max_age, expires, ...], throw]
-export class Response {
-  constructor(raw, req) {
-    this.status = raw[0];
-    this.status_text = raw[1];
-    this.proto = raw[2];
-    this.url = raw[3];
-    this.remote_ip = raw[4];
-    this.remote_port = raw[5];
-    this.error = raw[6];
-    this.error_code = raw[7];
-    this.body = raw[9];
-    const t = raw[10];
-    this.timings = t === undefined ? undefined : {
-      blocked: t[0], looking_up: 0, connecting: t[1], tls_handshaking: t[2], sending: t[3], waiting: t[4], receiving: t[5], duration: t[6],
-    };
-    this._h = raw[8];
-    this._c = raw[11];
-    this._req = req;
+function parseSetCookie(line) {
+  const parts = line.split(';');
+  const eq = parts[0].indexOf('=');
+  const c = {
+    name: parts[0].slice(0, eq).trim(), value: parts[0].slice(eq + 1).trim(),
+    domain: '', path: '', http_only: false, secure: false, max_age: 0, expires: 0,
+  };
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i].trim();
+    const j = p.indexOf('=');
+    const k = (j < 0 ? p : p.slice(0, j)).toLowerCase();
+    const v = j < 0 ? '' : p.slice(j + 1);
+    if (k === 'domain') c.domain = v;
+    else if (k === 'path') c.path = v;
+    else if (k === 'httponly') c.http_only = true;
+    else if (k === 'secure') c.secure = true;
+    else if (k === 'max-age') c.max_age = Number(v);
+    else if (k === 'expires') c.expires = Date.parse(v) || 0;
   }
+  return c;
+}
+
+export class Response {
   get headers() {
     if (this._headers === undefined) {
       const h = {};
-      const flat = this._h;
-      for (let i = 0; i < flat.length; i += 2) h[flat[i]] = flat[i + 1];
+      const block = this._h;
+      if (block) {
+        for (const line of block.split('\n')) {
+          const i = line.indexOf(': ');
+          h[line.slice(0, i)] = line.slice(i + 2);
+        }
+      }
       this._headers = h;
     }
     return this._headers;
@@ -122,20 +127,20 @@ export class Response {
   get cookies() {
     if (this._cookies === undefined) {
       const out = {};
-      const c = this._c;
-      for (let i = 0; i < c.length; i += 8) {
-        (out[c[i]] = out[c[i]] || []).push({
-          name: c[i], value: c[i + 1], domain: c[i + 2], path: c[i + 3], http_only: c[i + 4], secure: c[i + 5], max_age: c[i + 6], expires: c[i + 7],
-        });
+      if (this._c) {
+        for (const line of this._c.split('\n')) {
+          const c = parseSetCookie(line);
+          (out[c.name] = out[c.name] || []).push(c);
+        }
       }
       this._cookies = out;
     }
     return this._cookies;
   }
   get request() {
-    const req = this._req;
+    const req = this._req || [];
     const headers = {};
-    for (const [k, v] of req[3]) headers[k] = [v];
+    for (const [k, v] of req[3] || []) headers[k] = [v];
     return { method: req[0], url: req[1], headers, body: typeof req[2] === 'string' ? req[2] : '' };
   }
   json(selector) {
@@ -154,9 +159,31 @@ export class Response {
   }
 }
 
-function finish(raw, req) {
-  const r = new Response(raw, req);
-  if (raw[12]) throw new Error(r.error);
+// Called by the native side with the response as positional arguments: no intermediate
+// object or array, and the property names below are compiled into the bytecode.
+N.setResponseFactory(function (status, status_text, proto, url, remote_ip, remote_port, error, error_code,
+  headers, body, blocked, connecting, tls, sending, waiting, receiving, duration, cookies, doThrow) {
+  const r = new Response();
+  r.status = status;
+  r.status_text = status_text;
+  r.proto = proto;
+  r.url = url;
+  r.remote_ip = remote_ip;
+  r.remote_port = remote_port;
+  r.error = error;
+  r.error_code = error_code;
+  r.body = body;
+  r.timings = {
+    blocked, looking_up: 0, connecting, tls_handshaking: tls, sending, waiting, receiving, duration,
+  };
+  r._h = headers;
+  r._c = cookies;
+  if (doThrow) throw new Error(error);
+  return r;
+});
+
+function finish(r, req) {
+  r._req = req;
   return r;
 }
 

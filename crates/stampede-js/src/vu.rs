@@ -91,6 +91,8 @@ pub(crate) struct VuState {
     pub bytes_received: Cell<u64>,
     pub interrupted: Rc<Cell<bool>>,
     setup_data: RefCell<Option<Arc<str>>>,
+    /// `k6/http`'s Response factory; dropped before the runtime is.
+    pub response_factory: RefCell<Option<rquickjs::Persistent<Function<'static>>>>,
 }
 
 /// The future could not complete: the iteration is being interrupted.
@@ -197,6 +199,7 @@ impl Vu {
             bytes_received: Cell::new(0),
             interrupted: Rc::new(Cell::new(false)),
             setup_data: RefCell::new(None),
+            response_factory: RefCell::new(None),
         });
         let body_state = state.clone();
         let co = Coroutine::with_stack(stack, move |y: &Yielder<Resume, Yield>, _start: Resume| {
@@ -486,6 +489,8 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
             }
         }
     });
+    // Values saved outside the context must go before the runtime does.
+    state.response_factory.borrow_mut().take();
 }
 
 fn setup_arg<'js>(

@@ -4,7 +4,8 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Result, Value};
+use rquickjs::function::Args;
+use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Persistent, Result, Value};
 use stampede_http::{Hop, Request, Response};
 use stampede_metrics::{builtin, MetricType};
 
@@ -232,29 +233,40 @@ fn emit_hop(
         .set(s.bytes_received.get() + hop.bytes_received);
 }
 
-/// Builds the array `Response`'s constructor reads (layout in `k6_http.js`). Arrays set by
-/// index, so no property names are interned per request.
-fn response_array<'js>(
+/// Builds the script's `Response` by calling the factory `k6_http.js` registered with the
+/// response as positional arguments: no intermediate object, no property names interned here.
+fn make_response<'js>(
     ctx: &Ctx<'js>,
     s: &VuState,
     p: &Prepared,
     r: Response,
-) -> Result<Array<'js>> {
-    let a = Array::new(ctx.clone())?;
-    a.set(0, r.status)?;
-    a.set(1, r.status_text.as_str())?;
-    a.set(2, r.proto)?;
-    a.set(3, r.url.as_str())?;
-    a.set(4, r.remote_ip.as_str())?;
-    a.set(5, r.remote_port)?;
-    a.set(6, r.error.as_deref().unwrap_or(""))?;
-    a.set(7, r.error_code)?;
-    let headers = Array::new(ctx.clone())?;
-    for (i, (k, v)) in r.headers.iter().enumerate() {
-        headers.set(2 * i, k.as_str())?;
-        headers.set(2 * i + 1, v.as_str())?;
+) -> Result<Value<'js>> {
+    let factory = s
+        .response_factory
+        .borrow()
+        .clone()
+        .ok_or_else(|| throw(ctx, "k6/http is not initialized"))?
+        .restore(ctx)?;
+    let mut args = Args::new(ctx.clone(), 19);
+    args.push_arg(r.status)?;
+    args.push_arg(r.status_text.as_str())?;
+    args.push_arg(r.proto)?;
+    args.push_arg(r.url.as_str())?;
+    args.push_arg(r.remote_ip.as_str())?;
+    args.push_arg(r.remote_port)?;
+    args.push_arg(r.error.as_deref().unwrap_or(""))?;
+    args.push_arg(r.error_code)?;
+    let mut headers =
+        String::with_capacity(r.headers.iter().map(|(k, v)| k.len() + v.len() + 3).sum());
+    for (k, v) in &r.headers {
+        if !headers.is_empty() {
+            headers.push('\n');
+        }
+        headers.push_str(k);
+        headers.push_str(": ");
+        headers.push_str(v);
     }
-    a.set(8, headers)?;
+    args.push_arg(headers)?;
     let body: Value<'js> = match p.mode {
         BodyMode::None => Value::new_null(ctx.clone()),
         _ if r.status == 0 && r.body.is_empty() => Value::new_null(ctx.clone()),
@@ -263,48 +275,25 @@ fn response_array<'js>(
             rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&r.body))?.into_value()
         }
     };
-    a.set(9, body)?;
-    if let Some(last) = r.hops.last() {
-        let t = last.timings;
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let timings = Array::new(ctx.clone())?;
-        for (i, d) in [
-            t.blocked,
-            t.connecting,
-            t.tls_handshaking,
-            t.sending,
-            t.waiting,
-            t.receiving,
-            t.duration,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            timings.set(i, ms(d))?;
-        }
-        a.set(10, timings)?;
+    args.push_arg(body)?;
+    let t = r.hops.last().map(|h| h.timings).unwrap_or_default();
+    for d in [
+        t.blocked,
+        t.connecting,
+        t.tls_handshaking,
+        t.sending,
+        t.waiting,
+        t.receiving,
+        t.duration,
+    ] {
+        args.push_arg(d.as_secs_f64() * 1000.0)?;
     }
-    let cookies = Array::new(ctx.clone())?;
-    let mut i = 0;
-    for line in &r.set_cookies {
-        if let Some(c) = stampede_http::parse_set_cookie(line) {
-            cookies.set(i, c.name.as_str())?;
-            cookies.set(i + 1, c.value.as_str())?;
-            cookies.set(i + 2, c.domain.as_str())?;
-            cookies.set(i + 3, c.path.as_str())?;
-            cookies.set(i + 4, c.http_only)?;
-            cookies.set(i + 5, c.secure)?;
-            cookies.set(i + 6, c.max_age)?;
-            cookies.set(i + 7, c.expires_unix_ms)?;
-            i += 8;
-        }
-    }
-    a.set(11, cookies)?;
-    a.set(12, r.error.is_some() && s.worker.test.settings.throw)?;
-    Ok(a)
+    args.push_arg(r.set_cookies.join("\n"))?;
+    args.push_arg(r.error.is_some() && s.worker.test.settings.throw)?;
+    factory.call_arg(args)
 }
 
-fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result<Array<'js>> {
+fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result<Value<'js>> {
     let expected = match &p.callback {
         Some(cb) => cb.clone(),
         None => s.expected.borrow().clone(),
@@ -321,7 +310,7 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result
             );
         }
     }
-    response_array(ctx, s, p, r)
+    make_response(ctx, s, p, r)
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
@@ -330,7 +319,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         "request",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>, o: Array<'js>| -> Result<Array<'js>> {
+            move |ctx: Ctx<'js>, o: Array<'js>| -> Result<Value<'js>> {
                 if s.in_init.get() {
                     return Err(throw(
                         &ctx,
@@ -375,6 +364,14 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 Ok(out)
             },
         )?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "setResponseFactory",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, f: Function<'js>| {
+            *s.response_factory.borrow_mut() = Some(Persistent::save(&ctx, f));
+        })?,
     )?;
 
     let s = state.clone();
