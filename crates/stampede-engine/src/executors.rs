@@ -16,6 +16,7 @@ use stampede_js::{log_line, IterationJob, LogLevel, ScenarioRef, Vu, WorkerCtx};
 use stampede_metrics::{builtin, MetricType};
 use tokio::sync::watch;
 
+use crate::omission::OmissionModel;
 use crate::schedule::{arrival_times, ramp_windows};
 
 /// This worker's share of one scenario.
@@ -76,7 +77,7 @@ async fn iterate(
     sref: &Arc<ScenarioRef>,
     scheduled: Option<Instant>,
     hard: Instant,
-) {
+) -> stampede_js::IterationOutcome {
     let n = sref.iterations_started.fetch_add(1, Ordering::Relaxed);
     let job = IterationJob {
         scenario: sref.clone(),
@@ -89,6 +90,7 @@ async fn iterate(
     if let Some(e) = &out.error {
         log_iteration_error(sref, e);
     }
+    out
 }
 
 /// Runs this worker's share of a scenario; returns the VUs for shutdown.
@@ -262,78 +264,98 @@ async fn run_arrival(
     let idle = Rc::new(tokio::sync::Notify::new());
     let mut created = 0u64;
     let mut warned = false;
-    let dropped_tags = {
+    let scenario_tags = {
         let mut m = env.wctx.metrics.borrow_mut();
         m.tags(&mut [("scenario", &plan.sref.name)])
     };
     let hard = end + gs;
+    let model = Rc::new(RefCell::new(OmissionModel::new(
+        plan.vu_ids.len() as u64 + plan.extra_allowed,
+        start,
+    )));
     for at in times {
         let due = start + at;
         if !env.sleep_until(due).await {
             break;
         }
+        // A free VU, or a new one (initialized off the schedule loop; the iteration starts when
+        // it is ready), or the iteration is dropped, as k6 does.
         let vu = pool.borrow_mut().pop();
-        let vu = match vu {
-            Some(vu) => Some(vu),
-            None if created < plan.extra_allowed => {
-                created += 1;
-                let id = plan.extra_vu_ids.fetch_add(1, Ordering::Relaxed);
-                match crate::worker::init_vu(id, &env.wctx).await {
-                    Ok(vu) => Some(vu),
-                    Err(e) => {
-                        eprintln!(
-                            "{}",
-                            log_line(
-                                LogLevel::Error,
-                                &format!("can't initialize a new VU: {e}"),
-                                &[]
-                            )
-                        );
-                        None
-                    }
-                }
-            }
-            None => None,
+        let new_vu = if vu.is_none() && created < plan.extra_allowed {
+            created += 1;
+            Some(plan.extra_vu_ids.fetch_add(1, Ordering::Relaxed))
+        } else {
+            None
         };
-        let Some(mut vu) = vu else {
+        if vu.is_none() && new_vu.is_none() {
             if !warned {
                 warned = true;
-                eprintln!(
-                    "{}",
-                    log_line(
-                        LogLevel::Warning,
-                        "Insufficient VUs, reached the maximum and cannot initialize more",
-                        &[
-                            ("executor", plan.sref.executor),
-                            ("scenario", &plan.sref.name)
-                        ],
-                    )
-                );
+                let msg = "Insufficient VUs, reached the maximum and cannot initialize more";
+                let fields = [
+                    ("executor", plan.sref.executor),
+                    ("scenario", &*plan.sref.name),
+                ];
+                eprintln!("{}", log_line(LogLevel::Warning, msg, &fields));
             }
-            env.wctx.metrics.borrow_mut().add(
+            let late = model.borrow_mut().dropped(due);
+            let mut m = env.wctx.metrics.borrow_mut();
+            m.add(
                 builtin::DROPPED_ITERATIONS,
                 MetricType::Counter,
-                dropped_tags,
+                scenario_tags,
                 1.0,
             );
+            m.add(
+                builtin::ITERATION_DURATION_CORRECTED,
+                MetricType::Trend,
+                scenario_tags,
+                ms(late),
+            );
             continue;
-        };
+        }
+        let slot = model.borrow_mut().reserve(due);
         inflight.set(inflight.get() + 1);
-        let (env2, pool2, inflight2, idle2, sref) = (
+        let (env, pool, inflight, idle, model) = (
             env.clone(),
             pool.clone(),
             inflight.clone(),
             idle.clone(),
-            plan.sref.clone(),
+            model.clone(),
         );
-        env.wctx.test.vus_active.fetch_add(1, Ordering::Relaxed);
+        let sref = plan.sref.clone();
         tokio::task::spawn_local(async move {
-            iterate(&env2, &mut vu, &sref, Some(due), hard).await;
-            env2.wctx.test.vus_active.fetch_add(-1, Ordering::Relaxed);
-            pool2.borrow_mut().push(vu);
-            inflight2.set(inflight2.get() - 1);
-            if inflight2.get() == 0 {
-                idle2.notify_one();
+            let vu = match (vu, new_vu) {
+                (Some(vu), _) => Some(vu),
+                (None, Some(id)) => match crate::worker::init_vu(id, &env.wctx).await {
+                    Ok(vu) => Some(vu),
+                    Err(e) => {
+                        let msg = format!("can't initialize a new VU: {e}");
+                        eprintln!("{}", log_line(LogLevel::Error, &msg, &[]));
+                        None
+                    }
+                },
+                (None, None) => None,
+            };
+            if let Some(mut vu) = vu {
+                env.wctx.test.vus_active.fetch_add(1, Ordering::Relaxed);
+                let started = Instant::now();
+                let done = iterate(&env, &mut vu, &sref, Some(due), hard).await;
+                env.wctx.test.vus_active.fetch_add(-1, Ordering::Relaxed);
+                if !done.interrupted {
+                    let late = model.borrow_mut().executed(slot, started, done.duration);
+                    let mut m = env.wctx.metrics.borrow_mut();
+                    m.add(
+                        builtin::ITERATION_DURATION_CORRECTED,
+                        MetricType::Trend,
+                        scenario_tags,
+                        ms(late),
+                    );
+                }
+                pool.borrow_mut().push(vu);
+            }
+            inflight.set(inflight.get() - 1);
+            if inflight.get() == 0 {
+                idle.notify_one();
             }
         });
     }
@@ -341,4 +363,8 @@ async fn run_arrival(
         idle.notified().await;
     }
     pool.take()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }

@@ -9,6 +9,7 @@
 
 mod executors;
 mod main_vu;
+mod omission;
 mod progress;
 mod run;
 pub mod schedule;

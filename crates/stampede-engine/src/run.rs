@@ -124,21 +124,27 @@ pub fn run(
         };
         vus_max += initial;
         let counter = Arc::new(AtomicU64::new(0));
-        for (w, plans) in worker_plans.iter_mut().enumerate() {
-            let slots: Vec<u64> = (0..initial)
-                .filter(|s| s % workers as u64 == w as u64)
-                .collect();
+        // An arrival-rate scenario's iterations go to the workers that hold its VUs, one
+        // iteration in `used` each, so a scenario with fewer VUs than workers is not starved.
+        let used = match &sc.executor {
+            Executor::ConstantArrivalRate { .. } | Executor::RampingArrivalRate { .. } => {
+                (initial + extra).clamp(1, workers as u64)
+            }
+            _ => workers as u64,
+        };
+        for (w, plans) in worker_plans.iter_mut().enumerate().take(used as usize) {
+            let w = w as u64;
+            let slots: Vec<u64> = (0..initial).filter(|s| s % used == w).collect();
             let vu_ids: Vec<u64> = slots.iter().map(|s| next_vu_id + s).collect();
-            let extra_allowed =
-                extra / workers as u64 + u64::from((w as u64) < extra % workers as u64);
+            let extra_allowed = extra / used + u64::from(w < extra % used);
             plans.push(ScenarioPlan {
                 scenario: sc.clone(),
                 sref: sref.clone(),
                 slots,
                 vu_ids,
                 shared_counter: counter.clone(),
-                worker: w as u64,
-                workers: workers as u64,
+                worker: w,
+                workers: used,
                 extra_vu_ids: extra_ids.clone(),
                 extra_allowed,
             });

@@ -238,7 +238,6 @@ impl Vu {
     pub async fn iterate(&mut self, job: IterationJob) -> IterationOutcome {
         let start = Instant::now();
         let deadline = job.hard_deadline;
-        let scheduled = job.scheduled;
         let cancel = job.cancel.clone();
         self.state.interrupted.set(false);
         let reply = self
@@ -267,18 +266,6 @@ impl Vu {
             let ms = duration.as_secs_f64() * 1000.0;
             s.emit(builtin::ITERATION_DURATION, MetricType::Trend, ms, &[]);
             s.emit(builtin::ITERATIONS, MetricType::Counter, 1.0, &[]);
-            if let Some(sched) = scheduled {
-                let corrected = Instant::now()
-                    .saturating_duration_since(sched)
-                    .as_secs_f64()
-                    * 1000.0;
-                s.emit(
-                    builtin::ITERATION_DURATION_CORRECTED,
-                    MetricType::Trend,
-                    corrected,
-                    &[],
-                );
-            }
             test.iterations_completed
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -453,9 +440,14 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
         let mut input = y.suspend(Yield::Ready(Reply::Init(init)));
         let Some(exports) = exports else { return };
         let mut setup_value: Option<(Arc<str>, Value<'_>)> = None;
+        let mut env_of: Option<Arc<crate::ScenarioRef>> = None;
         loop {
             match input {
                 Resume::Cmd(Command::Iterate(job)) => {
+                    if env_of.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &job.scenario)) {
+                        apply_scenario_env(&ctx, &job.scenario.env);
+                        env_of = Some(job.scenario.clone());
+                    }
                     let exec = job.scenario.exec.clone();
                     let n = state.iterations.get();
                     state.iterations.set(n + 1);
@@ -507,6 +499,18 @@ fn setup_arg<'js>(
     let v = ctx.json_parse(data.as_bytes().to_vec()).ok()?;
     *cache = Some((data, v.clone()));
     Some(v)
+}
+
+/// A scenario's `env` is added to `__ENV` for the VUs running it, as in k6.
+fn apply_scenario_env(ctx: &Ctx<'_>, env: &std::collections::BTreeMap<String, String>) {
+    if env.is_empty() {
+        return;
+    }
+    if let Ok(obj) = ctx.globals().get::<_, Object<'_>>("__ENV") {
+        for (k, v) in env {
+            let _ = obj.set(k.as_str(), v.as_str());
+        }
+    }
 }
 
 fn drain_jobs(ctx: &Ctx<'_>) {

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::RwLock;
 
 use assert_cmd::Command;
 use stampede_target::{TargetConfig, TargetServer};
@@ -58,8 +59,23 @@ fn finish(out: Output, export: Option<&Path>) -> RunResult {
     }
 }
 
+/// Timing-sensitive runs take this exclusively; every other run shares it, so on a small
+/// machine the parallel tests don't starve a run whose schedule is being measured.
+static MACHINE: RwLock<()> = RwLock::new(());
+
 /// Runs `stampede run` with `args` on the script, exporting the summary.
 pub fn run(s: &Script, base_url: &str, args: &[&str]) -> RunResult {
+    let _shared = MACHINE.read().unwrap_or_else(|p| p.into_inner());
+    run_unlocked(s, base_url, args)
+}
+
+/// Like [`run`], with no other run going on at the same time.
+pub fn run_alone(s: &Script, base_url: &str, args: &[&str]) -> RunResult {
+    let _alone = MACHINE.write().unwrap_or_else(|p| p.into_inner());
+    run_unlocked(s, base_url, args)
+}
+
+fn run_unlocked(s: &Script, base_url: &str, args: &[&str]) -> RunResult {
     let export = s.dir.path().join("export.json");
     let out = Command::cargo_bin("stampede")
         .expect("binary")
