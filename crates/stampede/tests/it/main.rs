@@ -3,6 +3,7 @@
 
 mod api;
 mod errors;
+mod examples;
 mod executors;
 mod k6_compare;
 mod support;
