@@ -19,6 +19,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("k6/encoding", include_str!("../js/k6_encoding.js")),
     ("k6/data", include_str!("../js/k6_data.js")),
     ("k6/crypto", include_str!("../js/k6_crypto.js")),
+    ("k6/ws", include_str!("../js/k6_ws.js")),
 ];
 
 const BUILTIN_PREFIX: &str = "<stampede>/";

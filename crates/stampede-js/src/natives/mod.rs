@@ -6,6 +6,7 @@ mod codec;
 mod exec;
 mod http;
 mod metrics;
+mod ws;
 
 use std::path::Path;
 use std::rc::Rc;
@@ -130,6 +131,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
     metrics::install(ctx, &n, state)?;
     exec::install(ctx, &n, state)?;
     codec::install(ctx, &n)?;
+    ws::install(ctx, &n, state)?;
 
     globals.set("__stampede_native", n.clone())?;
     let console: Function<'js> = ctx.eval(CONSOLE_JS)?;

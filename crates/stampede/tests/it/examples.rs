@@ -130,6 +130,7 @@ examples! {
     memory_leak => "memory-leak.js", "0.002", "0.1";
     database_load => "database-load.js", "0.005", "0.2";
     conversation => "conversation.js", "0.005", "0.2";
+    websocket_chat => "websocket-chat.js", "0.005", "0.1";
 }
 
 #[test]
