@@ -111,6 +111,8 @@ impl VuState {
         // SAFETY: the pointer is set by this VU's coroutine body before any JS runs and stays
         // valid for the coroutine's whole life; natives only run inside that coroutine.
         let yielder = unsafe { &*ptr };
+        // Box the (large) future once, so the wrapper that erases its output type stays small.
+        let fut = Box::pin(fut);
         let io: IoFuture = Box::pin(async move { Box::new(fut.await) as Box<dyn Any> });
         match yielder.suspend(Yield::Io(io)) {
             Resume::Io(out) => out.downcast::<T>().map(|b| *b).map_err(|_| Interrupted),
