@@ -6,5 +6,6 @@ mod errors;
 mod examples;
 mod executors;
 mod k6_compare;
+mod lifecycle;
 mod support;
 mod timing;

@@ -1,0 +1,194 @@
+//! Lifecycle, config precedence and the exit codes k6 documents.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{raw, run, script, target};
+
+#[test]
+fn setup_data_reaches_iterations_and_teardown_and_handle_summary_writes_files() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+export const options = { iterations: 2 };
+export function setup() { return { n: 41 }; }
+export default function (d) { if (d.n !== 41) throw new Error('no setup data'); http.get(`${__ENV.BASE_URL}/get`); }
+export function teardown(d) { console.log(`teardown got ${d.n + 1}`); }
+export function handleSummary(data) {
+  return {
+    stdout: `custom summary: ${data.metrics.iterations.values.count} iterations\n`,
+    [__ENV.OUT]: JSON.stringify({ reqs: data.metrics.http_reqs.values.count, setup: data.setup_data }),
+  };
+}
+"#,
+    );
+    let out = s.dir.path().join("summary.json");
+    let r = run(
+        &s,
+        &server.base_url(),
+        &["-e", &format!("OUT={}", out.display())],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("custom summary: 2 iterations"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("TOTAL RESULTS"),
+        "handleSummary replaces the default summary"
+    );
+    assert!(r.stderr.contains("teardown got 42"), "{}", r.stderr);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    assert_eq!(written["reqs"], 2.0);
+    assert_eq!(written["setup"]["n"], 41);
+}
+
+#[test]
+fn no_setup_and_no_teardown() {
+    let s = script(
+        "export function setup() { console.log('SETUP RAN'); }\nexport default function () {}\nexport function teardown() { console.log('TEARDOWN RAN'); }\n",
+    );
+    let r = raw(&[
+        "run",
+        "-q",
+        "--no-setup",
+        "--no-teardown",
+        s.path.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0);
+    assert!(
+        !r.stderr.contains("SETUP RAN") && !r.stderr.contains("TEARDOWN RAN"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn setup_exception_is_107_and_setup_timeout_is_100() {
+    let s = script("export function setup() { throw new Error('setup broke'); }\nexport default function () {}\n");
+    let r = raw(&["run", "-q", s.path.to_str().unwrap()]);
+    assert_eq!(r.code, 107, "{}", r.stderr);
+    assert!(r.stderr.contains("setup broke"));
+    let s = script(
+        "import { sleep } from 'k6';\nexport const options = { setupTimeout: '300ms' };\nexport function setup() { sleep(5); }\nexport default function () {}\n",
+    );
+    let started = std::time::Instant::now();
+    let r = raw(&["run", "-q", s.path.to_str().unwrap()]);
+    assert_eq!(r.code, 100, "{}", r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
+fn abort_is_108_and_fail_is_110() {
+    let s = script(
+        "import exec from 'k6/execution';\nexport const options = { iterations: 100 };\nexport default function () { if (__ITER === 2) exec.test.abort('enough'); }\n",
+    );
+    let r = raw(&["run", "-q", s.path.to_str().unwrap()]);
+    assert_eq!(r.code, 108, "{}", r.stderr);
+    let s = script(
+        "import exec from 'k6/execution';\nexport const options = { iterations: 3 };\nexport default function () { if (__ITER === 0) exec.test.fail('bad'); }\n",
+    );
+    let r = raw(&["run", "-q", s.path.to_str().unwrap()]);
+    assert_eq!(r.code, 110, "{}", r.stderr);
+}
+
+#[test]
+fn abort_on_fail_threshold_stops_early_with_99() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+export const options = { vus: 2, duration: '20s',
+  thresholds: { http_req_failed: [{ threshold: 'rate<0.1', abortOnFail: true }] } };
+export default function () { http.get(`${__ENV.BASE_URL}/status/500`); }
+"#,
+    );
+    let r = run(&s, &server.base_url(), &[]);
+    assert_eq!(r.code, 99, "{}", r.stderr);
+    let took = r.metric("iterations", "count") / r.metric("iterations", "rate");
+    assert!(took < 6.0, "ran {took} s of 20");
+    assert!(r.stderr.contains("abortOnFail"), "{}", r.stderr);
+}
+
+#[test]
+fn sigint_stops_gracefully_prints_summary_and_exits_105() {
+    let server = target();
+    let s = script("import http from 'k6/http';\nimport { sleep } from 'k6';\nexport default function () { http.get(`${__ENV.BASE_URL}/get`); sleep(0.05); }\n");
+    let child = Command::new(assert_cmd::cargo::cargo_bin("stampede"))
+        .args([
+            "run",
+            "-q",
+            "-u",
+            "2",
+            "-d",
+            "60s",
+            "-e",
+            &format!("BASE_URL={}", server.base_url()),
+        ])
+        .arg(&s.path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(105),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TOTAL RESULTS"));
+}
+
+#[test]
+fn config_precedence_file_script_env_cli() {
+    let s = script(
+        "export const options = { vus: 2, iterations: 4 };\nexport default function () {}\n",
+    );
+    let config = s.file(
+        "config.json",
+        r#"{"vus": 7, "iterations": 70, "summaryTrendStats": ["avg", "p(99)"]}"#,
+    );
+    let inspect = |env: &[(&str, &str)], args: &[&str]| -> serde_json::Value {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("stampede"))
+            .arg("inspect")
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .arg(&s.path)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // the script beats the config file; the file still supplies what the script doesn't set
+    let o = inspect(&[], &[]);
+    assert_eq!(
+        (o["vus"].as_i64(), o["iterations"].as_i64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(o["summaryTrendStats"][1], "p(99)");
+    // K6_* env beats the script
+    let o = inspect(&[("K6_VUS", "3")], &[]);
+    assert_eq!(o["vus"], 3);
+    // CLI flags beat the env; a duration on the CLI replaces the script's iterations
+    let o = inspect(&[("K6_VUS", "3")], &["-u", "5", "-d", "2s"]);
+    assert_eq!(o["vus"], 5);
+    assert_eq!(o["duration"], "2s");
+    assert!(o["iterations"].is_null(), "{o}");
+    assert_eq!(o["scenarios"]["default"]["executor"], "constant-vus");
+}
