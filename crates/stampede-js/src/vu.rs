@@ -485,6 +485,15 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
     });
     // Values saved outside the context must go before the runtime does.
     state.response_factory.borrow_mut().take();
+    if state.id == 1 && std::env::var_os("STAMPEDE_DEBUG_VU_MEMORY").is_some() {
+        // Diagnostic for the per-VU memory work: what QuickJS holds at the end of the run.
+        let u = rt.memory_usage();
+        eprintln!(
+            "VU 1 at exit: malloc {} B in {} blocks; objects {} ({} B), functions {} ({} B code), atoms {} ({} B), strings {} ({} B), shapes {} ({} B), props {} ({} B)",
+            u.malloc_size, u.malloc_count, u.obj_count, u.obj_size, u.js_func_count, u.js_func_code_size,
+            u.atom_count, u.atom_size, u.str_count, u.str_size, u.shape_count, u.shape_size, u.prop_count, u.prop_size
+        );
+    }
 }
 
 fn setup_arg<'js>(
