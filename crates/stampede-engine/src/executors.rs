@@ -148,16 +148,13 @@ pub(crate) async fn run_scenario(env: Rc<Env>, plan: ScenarioPlan, vus: Vec<Vu>)
     }
 }
 
-struct ActiveGuard<'a>(&'a WorkerCtx, bool);
+struct ActiveGuard<'a>(&'a WorkerCtx, &'a ScenarioRef, bool);
 
 impl ActiveGuard<'_> {
     fn set(&mut self, active: bool) {
-        if active != self.1 {
-            self.1 = active;
-            self.0
-                .test
-                .vus_active
-                .fetch_add(if active { 1 } else { -1 }, Ordering::Relaxed);
+        if active != self.2 {
+            self.2 = active;
+            self.1.vu_active(&self.0.test, if active { 1 } else { -1 });
         }
     }
 }
@@ -179,7 +176,7 @@ async fn looping_vu(
     gs: Duration,
     counter: &AtomicU64,
 ) -> Vu {
-    let mut active = ActiveGuard(&env.wctx, false);
+    let mut active = ActiveGuard(&env.wctx, sref, false);
     let mut done: u64 = 0;
     let windows: Vec<(Instant, Instant)> = match exec {
         Executor::RampingVus {
@@ -337,10 +334,10 @@ async fn run_arrival(
                 (None, None) => None,
             };
             if let Some(mut vu) = vu {
-                env.wctx.test.vus_active.fetch_add(1, Ordering::Relaxed);
+                sref.vu_active(&env.wctx.test, 1);
                 let started = Instant::now();
                 let done = iterate(&env, &mut vu, &sref, Some(due), hard).await;
-                env.wctx.test.vus_active.fetch_add(-1, Ordering::Relaxed);
+                sref.vu_active(&env.wctx.test, -1);
                 if !done.interrupted {
                     let late = model.borrow_mut().executed(slot, started, done.duration);
                     let mut m = env.wctx.metrics.borrow_mut();

@@ -3,8 +3,8 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-/// What the progress line shows.
-pub(crate) struct Snapshot {
+/// What the progress lines show.
+pub(crate) struct Snapshot<'a> {
     pub elapsed: Duration,
     pub vus: i64,
     pub vus_max: u64,
@@ -12,6 +12,28 @@ pub(crate) struct Snapshot {
     pub interrupted: u64,
     /// Requests so far (the line shows their rate).
     pub reqs: f64,
+    /// One line each, as k6 shows them.
+    pub scenarios: &'a [std::sync::Arc<stampede_js::ScenarioRef>],
+}
+
+/// `name [ 50% ] 3 VUs  1.0s/2s  120 iterations`: one scenario's line.
+fn scenario_line(sc: &stampede_js::ScenarioRef, elapsed: Duration, width: usize) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let ran = elapsed.saturating_sub(sc.start_time);
+    let pct = if sc.length.is_zero() {
+        0.0
+    } else {
+        (ran.as_secs_f64() / sc.length.as_secs_f64()).min(1.0) * 100.0
+    };
+    format!(
+        "{:<width$} [{:>4.0}% ] {} VUs  {:.1}s/{}  {} iterations",
+        sc.name,
+        pct,
+        sc.vus_active.load(Relaxed).max(0),
+        ran.min(sc.length.max(ran)).as_secs_f64(),
+        stampede_core::format_duration(sc.length),
+        sc.iterations_started.load(Relaxed),
+    )
 }
 
 pub(crate) struct Progress {
@@ -21,6 +43,8 @@ pub(crate) struct Progress {
     last_reqs: f64,
     last_at: Instant,
     rate: f64,
+    /// Lines drawn last time (a terminal redraws over them).
+    lines: usize,
 }
 
 impl Progress {
@@ -32,11 +56,12 @@ impl Progress {
             last_reqs: 0.0,
             last_at: Instant::now(),
             rate: 0.0,
+            lines: 0,
         }
     }
 
     /// Prints `running (elapsed), active/max VUs, N complete and M interrupted iterations, R req/s`.
-    pub(crate) fn tick(&mut self, snap: Snapshot, force: bool) {
+    pub(crate) fn tick(&mut self, snap: Snapshot<'_>, force: bool) {
         let Snapshot {
             elapsed,
             vus,
@@ -44,6 +69,7 @@ impl Progress {
             done,
             interrupted,
             reqs,
+            scenarios,
         } = snap;
         if !self.enabled {
             return;
@@ -71,18 +97,25 @@ impl Progress {
             secs % 60.0,
             self.rate.max(0.0)
         );
+        let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        let mut text = line;
+        for sc in scenarios {
+            text.push('\n');
+            text.push_str(&scenario_line(sc, elapsed, width));
+        }
         let mut err = std::io::stderr().lock();
         if self.tty {
-            let _ = write!(err, "\r\x1b[2K{line}");
+            // Redraw in place: back up over the previous block, clear, write the new one.
+            if self.lines > 0 {
+                let _ = write!(err, "\x1b[{}A", self.lines);
+            }
+            let _ = write!(err, "\r\x1b[J{text}\n");
+            self.lines = scenarios.len() + 1;
         } else {
-            let _ = writeln!(err, "{line}");
+            let _ = writeln!(err, "{text}");
         }
         let _ = err.flush();
     }
 
-    pub(crate) fn finish(&mut self) {
-        if self.enabled && self.tty && self.last.is_some() {
-            let _ = writeln!(std::io::stderr());
-        }
-    }
+    pub(crate) fn finish(&mut self) {}
 }

@@ -1,6 +1,6 @@
 //! The controller: spawns workers, runs setup and teardown, collects metrics, stops the test.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,7 @@ pub fn run(
     let total_max_vus: u64 = cfg.scenarios.iter().map(|s| s.executor.max_vus()).sum();
     let extra_ids = Arc::new(AtomicU64::new(total_max_vus + 1));
     let mut vus_max = 0;
+    let mut srefs: Vec<Arc<ScenarioRef>> = Vec::new();
     for sc in &cfg.scenarios {
         let sref = Arc::new(ScenarioRef {
             name: sc.name.as_str().into(),
@@ -105,7 +106,9 @@ pub fn run(
             start_time: sc.start_time,
             length: sc.executor.max_duration(),
             iterations_started: AtomicU64::new(0),
+            vus_active: AtomicI64::new(0),
         });
+        srefs.push(sref.clone());
         let (initial, extra) = match &sc.executor {
             Executor::ConstantArrivalRate {
                 pre_allocated_vus,
@@ -203,6 +206,7 @@ pub fn run(
             start_time: Duration::ZERO,
             length: Duration::ZERO,
             iterations_started: AtomicU64::new(0),
+            vus_active: AtomicI64::new(0),
         }),
         iteration_in_scenario: 0,
         scheduled: None,
@@ -291,6 +295,7 @@ pub fn run(
                 done: test.iterations_completed.load(Ordering::Relaxed),
                 interrupted: test.iterations_interrupted.load(Ordering::Relaxed),
                 reqs,
+                scenarios: &srefs,
             },
             false,
         );
@@ -351,6 +356,7 @@ pub fn run(
             done: test.iterations_completed.load(Ordering::Relaxed),
             interrupted: test.iterations_interrupted.load(Ordering::Relaxed),
             reqs: 0.0,
+            scenarios: &srefs,
         },
         true,
     );

@@ -177,6 +177,16 @@ pub struct ScenarioRef {
     pub length: Duration,
     /// Iterations of this scenario started so far in this instance.
     pub iterations_started: AtomicU64,
+    /// VUs of this scenario running an iteration (or active, for ramping-vus) right now.
+    pub vus_active: AtomicI64,
+}
+
+impl ScenarioRef {
+    /// Counts a VU in or out of the active ones, for this scenario and the whole test.
+    pub fn vu_active(&self, test: &TestContext, delta: i64) {
+        self.vus_active.fetch_add(delta, Ordering::Relaxed);
+        test.vus_active.fetch_add(delta, Ordering::Relaxed);
+    }
 }
 
 /// One iteration to run.
