@@ -192,6 +192,18 @@ export function request(method, url, body, params) {
   return finish(N.request(req), req);
 }
 
+// Runs the request now and settles with its response (the VU is single-threaded: requests
+// made this way run one after another, not concurrently).
+export function asyncRequest(method, url, body, params) {
+  return new Promise((resolve, reject) => {
+    try {
+      resolve(request(method, url, body, params));
+    } catch (e) {
+      reject(e);
+    }
+  });
+}
+
 export function get(url, params) { return request('GET', url, null, params); }
 export function head(url, params) { return request('HEAD', url, null, params); }
 export function post(url, body, params) { return request('POST', url, body, params); }
@@ -263,6 +275,6 @@ export const TLS_1_2 = 'tls1.2';
 export const TLS_1_3 = 'tls1.3';
 
 export default {
-  request, get, head, post, put, patch, del, options, batch, expectedStatuses, setResponseCallback,
+  request, asyncRequest, get, head, post, put, patch, del, options, batch, expectedStatuses, setResponseCallback,
   url, cookieJar, Response, TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3,
 };

@@ -456,7 +456,7 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
                     *state.job.borrow_mut() = Some(job);
                     let _ = ctx.globals().set("__ITER", n);
                     let data = setup_arg(&ctx, state, &mut setup_value);
-                    let r = call_export(&ctx, &exports, &exec, data).map(|_| ());
+                    let r = call_export(&ctx, state, &exports, &exec, data).map(|_| ());
                     drain_jobs(&ctx);
                     input = y.suspend(Yield::Ready(Reply::Iteration(r)));
                 }
@@ -465,7 +465,7 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
                         Some(j) => ctx.json_parse(j.as_bytes().to_vec()).ok(),
                         None => None,
                     };
-                    let r = call_export(&ctx, &exports, &name, arg).and_then(|v| match v {
+                    let r = call_export(&ctx, state, &exports, &name, arg).and_then(|v| match v {
                         None => Ok(None),
                         Some(v) if v.is_undefined() => Ok(None),
                         Some(v) => ctx
@@ -547,6 +547,7 @@ fn init_context<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<'js>,
 /// Calls the exported function `name` with `arg`.
 fn call_export<'js>(
     ctx: &Ctx<'js>,
+    state: &VuState,
     exports: &Object<'js>,
     name: &str,
     arg: Option<Value<'js>>,
@@ -563,18 +564,61 @@ fn call_export<'js>(
         None => f.call(()),
     };
     let v = r.catch(ctx).map_err(caught_error)?;
-    if let Some(p) = v.as_promise() {
-        let p = p.clone();
-        return match p.finish::<Value<'js>>().catch(ctx) {
-            Ok(v) => Ok(Some(v)),
-            Err(CaughtError::Error(rquickjs::Error::WouldBlock)) => Err(JsError::new(
-                JsErrorKind::Exception,
-                format!("the promise returned by {name}() did not settle (timers and async I/O are not supported yet)"),
-            )),
-            Err(e) => Err(caught_error(e)),
+    run_event_loop(ctx, state, name, v).map(Some)
+}
+
+/// The VU's event loop: runs promise jobs and due timers until the returned value has settled
+/// (if it is a promise) and no timer is left, as k6 ends an iteration when its loop is empty.
+fn run_event_loop<'js>(
+    ctx: &Ctx<'js>,
+    state: &VuState,
+    name: &str,
+    v: Value<'js>,
+) -> Result<Value<'js>, JsError> {
+    let promise = v.as_promise().cloned();
+    let timers: Option<Object<'js>> = ctx.globals().get("__stampede_timers").ok();
+    loop {
+        drain_jobs(ctx);
+        let settled = promise
+            .as_ref()
+            .is_none_or(|p| p.state() != rquickjs::promise::PromiseState::Pending);
+        let wait: f64 = match &timers {
+            Some(t) => t
+                .get::<_, Function<'js>>("next")
+                .and_then(|f| f.call(()))
+                .unwrap_or(-1.0),
+            None => -1.0,
         };
+        if wait < 0.0 {
+            if settled {
+                break;
+            }
+            return Err(JsError::new(
+                JsErrorKind::Exception,
+                format!("the promise returned by {name}() never settles: nothing is left that could resolve it"),
+            ));
+        }
+        if wait > 0.0 {
+            let d = std::time::Duration::from_secs_f64(wait / 1000.0);
+            if state.block_on(tokio::time::sleep(d)).is_err() {
+                return Err(JsError::new(
+                    JsErrorKind::Interrupted,
+                    "test run was interrupted",
+                ));
+            }
+        }
+        if let Some(t) = &timers {
+            let run: Function<'js> = t.get("runDue").map_err(|e| js_error(ctx, e))?;
+            run.call::<_, ()>(()).catch(ctx).map_err(caught_error)?;
+        }
     }
-    Ok(Some(v))
+    match promise {
+        None => Ok(v),
+        Some(p) => match p.result::<Value<'js>>() {
+            Some(r) => r.catch(ctx).map_err(caught_error),
+            None => Ok(v),
+        },
+    }
 }
 
 pub(crate) fn js_error(ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {

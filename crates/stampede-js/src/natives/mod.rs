@@ -59,6 +59,42 @@ const CONSOLE_JS: &str = r#"
 })
 "#;
 
+/// `setTimeout`/`setInterval` on the VU's event loop (driven by `vu::run_event_loop`, which asks
+/// `next()` how long to wait and calls `runDue()`).
+const TIMERS_JS: &str = r#"
+(function (N) {
+  const timers = new Map();
+  let nextId = 1;
+  function add(fn, ms, args, repeat) {
+    if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
+    const delay = Math.max(0, Number(ms) || 0);
+    const id = nextId++;
+    timers.set(id, { at: N.nowMs() + delay, fn, args, every: repeat ? Math.max(1, delay) : 0 });
+    return id;
+  }
+  globalThis.setTimeout = (fn, ms, ...args) => add(fn, ms, args, false);
+  globalThis.setInterval = (fn, ms, ...args) => add(fn, ms, args, true);
+  globalThis.clearTimeout = (id) => { timers.delete(id); };
+  globalThis.clearInterval = globalThis.clearTimeout;
+  Object.defineProperty(globalThis, '__stampede_timers', { enumerable: false, value: {
+    next() {
+      if (timers.size === 0) return -1;
+      let at = Infinity;
+      for (const t of timers.values()) if (t.at < at) at = t.at;
+      return Math.max(0, at - N.nowMs());
+    },
+    runDue() {
+      const now = N.nowMs();
+      for (const [id, t] of [...timers]) {
+        if (t.at > now || !timers.has(id)) continue;
+        if (t.every > 0) t.at = now + t.every; else timers.delete(id);
+        t.fn(...t.args);
+      }
+    },
+  } });
+})
+"#;
+
 /// Installs the natives and the k6 globals into a VU's context.
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
     let n = Object::new(ctx.clone())?;
@@ -135,7 +171,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
 
     globals.set("__stampede_native", n.clone())?;
     let console: Function<'js> = ctx.eval(CONSOLE_JS)?;
-    console.call::<_, ()>((n,))?;
+    console.call::<_, ()>((n.clone(),))?;
+    let timers: Function<'js> = ctx.eval(TIMERS_JS)?;
+    timers.call::<_, ()>((n,))?;
 
     let env = Object::new(ctx.clone())?;
     for (k, v) in &state.worker.test.settings.env {

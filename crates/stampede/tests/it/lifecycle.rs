@@ -192,3 +192,46 @@ fn config_precedence_file_script_env_cli() {
     assert!(o["iterations"].is_null(), "{o}");
     assert_eq!(o["scenarios"]["default"]["executor"], "constant-vus");
 }
+
+#[test]
+fn async_exec_functions_timers_and_promises_run_on_the_vu_event_loop() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { iterations: 3 };
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+export default async function () {
+  const t0 = Date.now();
+  await wait(100);
+  const r = await http.asyncRequest('GET', `${__ENV.BASE_URL}/get`);
+  let ticks = 0;
+  const id = setInterval(() => { ticks++; if (ticks === 3) clearInterval(id); }, 20);
+  await wait(150);
+  check(r, { 'async ok': (x) => x.status === 200, 'waited': () => Date.now() - t0 >= 240, 'interval ran 3 times': () => ticks === 3 });
+  setTimeout(() => { throw new Error('late timer fired'); }, 10);
+}
+"#,
+    );
+    let r = run(&s, &server.base_url(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.metric("checks", "passes"), 9.0);
+    // the iteration waits for its timers: the late one throws and is logged
+    assert_eq!(
+        r.stderr.matches("late timer fired").count(),
+        3,
+        "{}",
+        r.stderr
+    );
+    let took = r.metric("iteration_duration", "min");
+    assert!(took >= 250.0, "iteration_duration min {took}");
+}
+
+#[test]
+fn a_promise_that_can_never_settle_is_an_error_not_a_hang() {
+    let s = script("export const options = { iterations: 1 };\nexport default async function () { await new Promise(() => {}); }\n");
+    let r = raw(&["run", "-q", s.path.to_str().unwrap()]);
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("never settles"), "{}", r.stderr);
+}
