@@ -36,6 +36,16 @@ struct Conn {
 
 type Conns = Rc<RefCell<Vec<Option<Conn>>>>;
 
+/// The metric tags of connection `id` (empty once it is gone).
+fn conn_tags(conns: &Conns, id: usize) -> Vec<(String, String)> {
+    conns
+        .borrow()
+        .get(id)
+        .and_then(|x| x.as_ref())
+        .map(|x| x.tags.clone())
+        .unwrap_or_default()
+}
+
 async fn open(
     url: url::Url,
     headers: Vec<(String, String)>,
@@ -243,12 +253,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     let _ = ws.flush().await;
                     (ws, r)
                 })?;
-                let tags = c
-                    .borrow()
-                    .get(id)
-                    .and_then(|x| x.as_ref())
-                    .map(|x| x.tags.clone())
-                    .unwrap_or_default();
+                let tags = conn_tags(&c, id);
                 match next {
                     None => out.set(0, "timer")?,
                     Some(Some(Ok(msg))) => match msg {
@@ -345,12 +350,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     (ws, r.is_ok())
                 })?;
                 if sent {
-                    let tags = c
-                        .borrow()
-                        .get(id)
-                        .and_then(|x| x.as_ref())
-                        .map(|x| x.tags.clone())
-                        .unwrap_or_default();
+                    let tags = conn_tags(&c, id);
                     emit(&s, builtin::WS_MSGS_SENT, MetricType::Counter, 1.0, &tags);
                 }
                 Ok(())
