@@ -204,7 +204,14 @@ export function asyncRequest(method, url, body, params) {
   });
 }
 
-export function get(url, params) { return request('GET', url, null, params); }
+export function get(url, params) {
+  if (params === undefined && typeof url === 'string') {
+    // The common case, without building the full request array.
+    const req = ['GET', url];
+    return finish(N.request(req), req);
+  }
+  return request('GET', url, null, params);
+}
 export function head(url, params) { return request('HEAD', url, null, params); }
 export function post(url, body, params) { return request('POST', url, body, params); }
 export function put(url, body, params) { return request('PUT', url, body, params); }

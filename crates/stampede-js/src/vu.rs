@@ -91,6 +91,8 @@ pub(crate) struct VuState {
     pub bytes_received: Cell<u64>,
     pub interrupted: Rc<Cell<bool>>,
     setup_data: RefCell<Option<Arc<str>>>,
+    /// The last URL parsed, as most iterations request the same URLs again.
+    last_url: RefCell<Option<(String, url::Url)>>,
     /// `k6/http`'s Response factory; dropped before the runtime is.
     pub response_factory: RefCell<Option<rquickjs::Persistent<Function<'static>>>>,
 }
@@ -121,6 +123,18 @@ impl VuState {
                 Err(Interrupted)
             }
         }
+    }
+
+    /// Parses a URL, reusing the previous result when the script asks for the same one.
+    pub(crate) fn parse_url(&self, s: &str) -> Result<url::Url, url::ParseError> {
+        if let Some((src, url)) = self.last_url.borrow().as_ref() {
+            if src == s {
+                return Ok(url.clone());
+            }
+        }
+        let url = url::Url::parse(s)?;
+        *self.last_url.borrow_mut() = Some((s.to_string(), url.clone()));
+        Ok(url)
     }
 
     /// The tags every sample of the current iteration carries (scenario, group, script tags).
@@ -202,6 +216,7 @@ impl Vu {
             interrupted: Rc::new(Cell::new(false)),
             setup_data: RefCell::new(None),
             response_factory: RefCell::new(None),
+            last_url: RefCell::new(None),
         });
         let body_state = state.clone();
         let co = Coroutine::with_stack(stack, move |y: &Yielder<Resume, Yield>, _start: Resume| {

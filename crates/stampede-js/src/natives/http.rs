@@ -70,8 +70,9 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared>
     let url_s: String = a.get(1)?;
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| throw(ctx, format!("invalid HTTP method {method:?}")))?;
-    let url =
-        url::Url::parse(&url_s).map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
+    let url = s
+        .parse_url(&url_s)
+        .map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
     let body: Value<'js> = a.get(2)?;
     let body = if body.is_undefined() || body.is_null() {
         Vec::new()
@@ -111,7 +112,7 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared>
         _ if settings.discard_response_bodies => BodyMode::None,
         _ => BodyMode::Text,
     };
-    let callback = if a.get::<bool>(9)? {
+    let callback = if a.get::<Option<bool>>(9)?.unwrap_or(false) {
         let cb: Value<'js> = a.get(10)?;
         Some(ranges_of(ctx, &cb)?)
     } else {
