@@ -91,6 +91,8 @@ pub(crate) struct VuState {
     pub bytes_received: Cell<u64>,
     pub interrupted: Rc<Cell<bool>>,
     setup_data: RefCell<Option<Arc<str>>>,
+    /// Timers set with `setTimeout`/`setInterval` and not yet run or cleared.
+    pub timers_pending: Cell<usize>,
     /// The last URL parsed, as most iterations request the same URLs again.
     last_url: RefCell<Option<(String, url::Url)>>,
     /// `k6/http`'s Response factory; dropped before the runtime is.
@@ -217,6 +219,7 @@ impl Vu {
             setup_data: RefCell::new(None),
             response_factory: RefCell::new(None),
             last_url: RefCell::new(None),
+            timers_pending: Cell::new(0),
         });
         let body_state = state.clone();
         let co = Coroutine::with_stack(stack, move |y: &Yielder<Resume, Yield>, _start: Resume| {
@@ -458,6 +461,7 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
         let Some(exports) = exports else { return };
         let mut setup_value: Option<(Arc<str>, Value<'_>)> = None;
         let mut env_of: Option<Arc<crate::ScenarioRef>> = None;
+        let mut exec_fn: Option<(Arc<str>, Function<'_>)> = None;
         loop {
             match input {
                 Resume::Cmd(Command::Iterate(job)) => {
@@ -471,7 +475,14 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
                     *state.job.borrow_mut() = Some(job);
                     let _ = ctx.globals().set("__ITER", n);
                     let data = setup_arg(&ctx, state, &mut setup_value);
-                    let r = call_export(&ctx, state, &exports, &exec, data).map(|_| ());
+                    let f = match &exec_fn {
+                        Some((name, f)) if Arc::ptr_eq(name, &exec) => Ok(f.clone()),
+                        _ => export_fn(&exports, &exec),
+                    };
+                    let r = f.and_then(|f| {
+                        exec_fn = Some((exec.clone(), f.clone()));
+                        call_fn(&ctx, state, &f, &exec, data).map(|_| ())
+                    });
                     drain_jobs(&ctx);
                     input = y.suspend(Yield::Ready(Reply::Iteration(r)));
                 }
@@ -567,13 +578,27 @@ fn call_export<'js>(
     name: &str,
     arg: Option<Value<'js>>,
 ) -> Result<Option<Value<'js>>, JsError> {
-    let f: Option<Function<'js>> = exports.get(name).ok();
-    let Some(f) = f else {
-        return Err(JsError::new(
+    call_fn(ctx, state, &export_fn(exports, name)?, name, arg)
+}
+
+/// The exported function `name`.
+fn export_fn<'js>(exports: &Object<'js>, name: &str) -> Result<Function<'js>, JsError> {
+    exports.get::<_, Function<'js>>(name).map_err(|_| {
+        JsError::new(
             JsErrorKind::Exception,
             format!("function '{name}' not found in exports"),
-        ));
-    };
+        )
+    })
+}
+
+/// Calls `f` (the export `name`) and runs the event loop until its result settles.
+fn call_fn<'js>(
+    ctx: &Ctx<'js>,
+    state: &VuState,
+    f: &Function<'js>,
+    name: &str,
+    arg: Option<Value<'js>>,
+) -> Result<Option<Value<'js>>, JsError> {
     let r: Result<Value<'js>, _> = match arg {
         Some(a) => f.call((a,)),
         None => f.call(()),
@@ -591,6 +616,9 @@ fn run_event_loop<'js>(
     v: Value<'js>,
 ) -> Result<Value<'js>, JsError> {
     let promise = v.as_promise().cloned();
+    if promise.is_none() && state.timers_pending.get() == 0 {
+        return Ok(v);
+    }
     let timers: Option<Object<'js>> = ctx.globals().get("__stampede_timers").ok();
     loop {
         drain_jobs(ctx);

@@ -70,11 +70,12 @@ const TIMERS_JS: &str = r#"
     const delay = Math.max(0, Number(ms) || 0);
     const id = nextId++;
     timers.set(id, { at: N.nowMs() + delay, fn, args, every: repeat ? Math.max(1, delay) : 0 });
+    N.timersPending(timers.size);
     return id;
   }
   globalThis.setTimeout = (fn, ms, ...args) => add(fn, ms, args, false);
   globalThis.setInterval = (fn, ms, ...args) => add(fn, ms, args, true);
-  globalThis.clearTimeout = (id) => { timers.delete(id); };
+  globalThis.clearTimeout = (id) => { if (timers.delete(id)) N.timersPending(timers.size); };
   globalThis.clearInterval = globalThis.clearTimeout;
   Object.defineProperty(globalThis, '__stampede_timers', { enumerable: false, value: {
     next() {
@@ -87,7 +88,7 @@ const TIMERS_JS: &str = r#"
       const now = N.nowMs();
       for (const [id, t] of [...timers]) {
         if (t.at > now || !timers.has(id)) continue;
-        if (t.every > 0) t.at = now + t.every; else timers.delete(id);
+        if (t.every > 0) t.at = now + t.every; else { timers.delete(id); N.timersPending(timers.size); }
         t.fn(...t.args);
       }
     },
@@ -145,6 +146,14 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
             bytes_of(&v)
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default()
+        })?,
+    )?;
+
+    let s = state.clone();
+    n.set(
+        "timersPending",
+        Function::new(ctx.clone(), move |count: f64| {
+            s.timers_pending.set(count as usize)
         })?,
     )?;
 
