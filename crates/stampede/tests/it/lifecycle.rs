@@ -235,3 +235,43 @@ fn a_promise_that_can_never_settle_is_an_error_not_a_hang() {
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("never settles"), "{}", r.stderr);
 }
+
+#[test]
+fn no_thresholds_and_malformed_thresholds() {
+    let s = script("export const options = { iterations: 1, thresholds: { iterations: ['count>100'] } };\nexport default function () {}\n");
+    assert_eq!(raw(&["run", "-q", s.path.to_str().unwrap()]).code, 99);
+    assert_eq!(
+        raw(&["run", "-q", "--no-thresholds", s.path.to_str().unwrap()]).code,
+        0
+    );
+    let s = script("export const options = { thresholds: { http_req_duration: ['p95 < 500'] } };\nexport default function () {}\n");
+    let r = raw(&["run", "-q", s.path.to_str().unwrap()]);
+    assert_eq!(r.code, 104, "{}", r.stderr);
+    assert!(r.stderr.contains("p95 < 500"), "{}", r.stderr);
+    let s = script("export const options = { thresholds: { http_req_failed: ['p(95)<1'] } };\nexport default function () {}\n");
+    let r = raw(&["run", "-q", s.path.to_str().unwrap()]);
+    assert_eq!(r.code, 104, "{}", r.stderr);
+    assert!(r.stderr.contains("http_req_failed"), "{}", r.stderr);
+}
+
+#[test]
+fn vu_metric_tags_and_test_options_from_k6_execution() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+import exec from 'k6/execution';
+import { check } from 'k6';
+export const options = { iterations: 2, thresholds: { 'http_reqs{phase:warm}': ['count==2'] } };
+export default function () {
+  exec.vu.metrics.tags.phase = 'warm';
+  http.get(`${__ENV.BASE_URL}/get`);
+  delete exec.vu.metrics.tags.phase;
+  check(null, { 'options visible': () => exec.test.options.iterations === 2 });
+}
+"#,
+    );
+    let r = run(&s, &server.base_url(), &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
+    assert_eq!(r.metric("checks", "passes"), 2.0);
+}
