@@ -3,7 +3,9 @@ const N = globalThis.__stampede_native;
 
 export function check(val, sets, tags) {
   let all = true;
-  for (const name of Object.keys(sets || {})) {
+  const names = Object.keys(sets || {});
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
     const c = sets[name];
     let ok;
     if (typeof c === 'function') {

@@ -143,13 +143,14 @@ impl VuState {
     pub(crate) fn with_base_tags<R>(
         &self,
         extra: &[(&str, &str)],
-        f: impl FnOnce(&mut Vec<(&str, &str)>) -> R,
+        f: impl FnOnce(&mut [(&str, &str)]) -> R,
     ) -> R {
         let job = self.job.borrow();
         let group = self.group.borrow();
         let custom = self.custom_tags.borrow();
         let settings = &self.worker.test.settings;
-        let mut tags: Vec<(&str, &str)> = Vec::with_capacity(12);
+        // On the stack: this runs for every sample.
+        let mut tags: smallvec::SmallVec<[(&str, &str); 16]> = smallvec::SmallVec::new();
         for (k, v) in &settings.tags {
             tags.push((k, v));
         }

@@ -144,28 +144,30 @@ fn emit_hop(
     user_tags: &[(String, String)],
     expected: &Option<Vec<(u16, u16)>>,
 ) {
-    let status = hop.status.to_string();
+    let mut status_buf = itoa::Buffer::new();
+    let status = status_buf.format(hop.status);
     let url = hop.url.as_str();
     let name = user_tags
         .iter()
         .find(|(k, _)| k == "name")
         .map(|(_, v)| v.as_str())
         .unwrap_or(url);
-    let error_code = hop.error_code.to_string();
+    let mut code_buf = itoa::Buffer::new();
+    let error_code = code_buf.format(hop.error_code);
     let ok = expected.as_ref().map(|ranges| {
         hop.status != 0 && ranges.iter().any(|(a, b)| (*a..=*b).contains(&hop.status))
     });
-    let mut tags: Vec<(&str, &str)> = Vec::with_capacity(8 + user_tags.len());
+    let mut tags: smallvec::SmallVec<[(&str, &str); 12]> = smallvec::SmallVec::new();
     tags.push(("method", hop.method.as_str()));
     tags.push(("url", url));
     tags.push(("name", name));
-    tags.push(("status", &status));
+    tags.push(("status", status));
     tags.push(("proto", hop.proto));
     if let Some(ok) = ok {
         tags.push(("expected_response", if ok { "true" } else { "false" }));
     }
     if hop.error_code != 0 {
-        tags.push(("error_code", &error_code));
+        tags.push(("error_code", error_code));
     }
     for (k, v) in user_tags {
         if k != "name" {

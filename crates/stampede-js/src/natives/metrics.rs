@@ -29,7 +29,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     return Err(throw(&ctx, "check() is not available in the init context"));
                 }
                 let extra = tags_of(tags);
-                let mut pairs: Vec<(&str, &str)> = extra
+                let mut pairs: smallvec::SmallVec<[(&str, &str); 8]> = extra
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
