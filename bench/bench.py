@@ -55,14 +55,19 @@ def timed(cmd, env):
         return float(user) + float(sys_), int(rss)
 
 
-def run_tool(tool, script, base, duration, vus):
+def run_tool(tool, script, base, duration, vus, extra_env=None, workers=1):
     env = dict(os.environ, BASE_URL=base, DURATION=duration, VUS=str(vus), K6_NO_USAGE_REPORT="true")
+    env.update(extra_env or {})
     export = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
     if tool == "stampede":
-        cmd = ["taskset", "-c", "1", STAMPEDE, "run", "-q", "--workers", "1"]
+        cmd = ["taskset", "-c", "1", STAMPEDE, "run", "-q", "--workers", str(workers)]
     else:
         cmd = ["taskset", "-c", "1", "k6", "run", "-q"]
-    cmd += ["--summary-export", export, "-e", f"BASE_URL={base}", script]
+    cmd += ["--summary-trend-stats", "avg,min,med,max,p(90),p(95),p(99)"]
+    cmd += ["--summary-export", export, "-e", f"BASE_URL={base}"]
+    for k, v in (extra_env or {}).items():
+        cmd += ["-e", f"{k}={v}"]
+    cmd += [script]
     before = target_count(base)
     t0 = time.monotonic()
     cpu, rss = timed(cmd, env)
@@ -78,9 +83,12 @@ def run_tool(tool, script, base, duration, vus):
         "served": served,
         "rps": m["http_reqs"]["rate"],
         "cpu_us_per_req": cpu / max(reqs, 1) * 1e6,
-        "p99": dur.get("p(99)", dur.get("p(95)")),
+        "p50": dur.get("med", 0.0),
+        "p99": dur["p(99)"],
         "rss_mib": rss / 1024,
         "wall": wall,
+        "iterations": m.get("iterations", {}).get("count", 0),
+        "dropped": m.get("dropped_iterations", {}).get("count", 0),
     }
 
 
@@ -91,6 +99,7 @@ def main():
     ap.add_argument("--vus", type=int, default=50)
     ap.add_argument("--tools", default="stampede,k6")
     ap.add_argument("--out", default=None, help="append the table to this markdown file")
+    ap.add_argument("--case", default="1", help="1 throughput, 2 many VUs, 3 open model, 4 accuracy")
     args = ap.parse_args()
     if not os.path.exists(STAMPEDE):
         raise SystemExit("build first: cargo build --release -p stampede")
@@ -101,6 +110,14 @@ def main():
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_up(base)
+        if args.case != "1":
+            table = other_case(args, tools, base)
+            print()
+            print(table)
+            if args.out:
+                with open(args.out, "a") as f:
+                    f.write(f"\n## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n{table}\n")
+            return
         script = os.path.join(ROOT, "bench", "scripts", "throughput.js")
         results = {t: [] for t in tools}
         for i in range(args.runs):
@@ -135,6 +152,44 @@ def main():
     if args.out:
         with open(args.out, "a") as f:
             f.write(f"\n## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n{table}\n")
+
+
+def other_case(args, tools, base):
+    """Cases 2-4: one run per tool per setting (interleaved), a table of what each case asks."""
+    scripts = os.path.join(ROOT, "bench", "scripts")
+    rows = []
+    if args.case == "2":
+        head = ["VUs", "tool", "peak RSS MiB", "KiB per VU", "req/s", "ideal req/s", "of ideal"]
+        for n in [int(x) for x in os.environ.get("BENCH_VUS", "1000,5000").split(",")]:
+            for t in tools:
+                r = run_tool(t, os.path.join(scripts, "many-vus.js"), base, args.duration, n, {"VUS": str(n)}, workers=1)
+                rows.append([n, t, f"{r['rss_mib']:.0f}", f"{r['rss_mib'] * 1024 / n:.0f}", f"{r['rps']:.0f}", n,
+                             f"{r['rps'] / n * 100:.0f}%"])
+                print(rows[-1], flush=True)
+        title = f"### case 2: many VUs, http.get + sleep(1), {args.duration} (includes VU start-up)"
+    elif args.case == "3":
+        head = ["rate/s", "tool", "scheduled", "completed", "dropped", "completed of scheduled", "CPU us/req"]
+        secs = float(args.duration.rstrip("s"))
+        for rate in [int(x) for x in os.environ.get("BENCH_RATES", "5000,20000").split(",")]:
+            for t in tools:
+                env = {"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"}
+                r = run_tool(t, os.path.join(scripts, "open-model.js"), base, args.duration, 0, env, workers=1)
+                sched = rate * secs
+                rows.append([rate, t, int(sched), int(r["iterations"]), int(r["dropped"]),
+                             f"{r['iterations'] / sched * 100:.2f}%", f"{r['cpu_us_per_req']:.1f}"])
+                print(rows[-1], flush=True)
+        title = f"### case 3: open model, constant-arrival-rate, {args.duration}, one core"
+    else:
+        head = ["tool", "p50 ms", "p99 ms", "p99 over the 20 ms floor"]
+        for t in tools:
+            env = {"RATE": "2000", "PATH_": "/delay/20", "PRE_VUS": "100", "MAX_VUS": "400"}
+            r = run_tool(t, os.path.join(scripts, "open-model.js"), base, args.duration, 0, env, workers=1)
+            rows.append([t, f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['p99'] - 20:.2f} ms"])
+            print(rows[-1], flush=True)
+        title = f"### case 4: accuracy, /delay/20 at 2,000 req/s, {args.duration}"
+    lines = [title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
