@@ -200,8 +200,9 @@ async fn looping_vu(
                 }
                 end + gs
             }
-            Executor::ExternallyControlled { duration, .. } => {
-                if !duration.is_zero() && now >= end {
+            Executor::ExternallyControlled { duration, vus, .. } => {
+                // `maxVUs` are initialized, `vus` of them run (no control API to scale yet).
+                if slot >= *vus || (!duration.is_zero() && now >= end) {
                     break;
                 }
                 if duration.is_zero() {

@@ -218,3 +218,20 @@ fn bad_scenarios_fail_fast_naming_the_field() {
         assert!(!r.stderr.contains("panicked"));
     }
 }
+
+#[test]
+fn externally_controlled_runs_its_vus_for_its_duration() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = { scenarios: { ext: { executor: 'externally-controlled', vus: 2, maxVUs: 4, duration: '2s' } } };
+export default function () { http.get(`${__ENV.BASE_URL}/get`); sleep(0.2); }
+"#,
+    );
+    let r = run(&s, &server.base_url(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // 2 VUs x 2 s / 0.2 s = 20 (stampede has no control API yet: the VU count stays at `vus`)
+    assert!((17.0..=22.0).contains(&its(&r)), "{}", its(&r));
+}
