@@ -345,6 +345,9 @@ impl Vu {
         if self.finished {
             return None;
         }
+        // One deadline timer for the whole iteration, armed at its first I/O and reused by the
+        // later ones (not one timer per request).
+        let mut stop = deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into())));
         loop {
             match self.co.resume(input) {
                 CoroutineResult::Yield(Yield::Ready(reply)) => return Some(reply),
@@ -355,9 +358,9 @@ impl Vu {
                         self.state.interrupted.set(true);
                         Resume::Interrupted
                     } else {
-                        let stop = async {
-                            match deadline {
-                                Some(d) => tokio::time::sleep_until(d.into()).await,
+                        let stopped = async {
+                            match stop.as_mut() {
+                                Some(s) => s.as_mut().await,
                                 None => std::future::pending::<()>().await,
                             }
                         };
@@ -371,7 +374,7 @@ impl Vu {
                         };
                         tokio::select! {
                             v = fut => Resume::Io(v),
-                            _ = stop => {
+                            _ = stopped => {
                                 self.state.interrupted.set(true);
                                 Resume::Interrupted
                             }

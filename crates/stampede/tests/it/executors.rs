@@ -235,3 +235,26 @@ export default function () { http.get(`${__ENV.BASE_URL}/get`); sleep(0.2); }
     // 2 VUs x 2 s / 0.2 s = 20 (stampede has no control API yet: the VU count stays at `vus`)
     assert!((17.0..=22.0).contains(&its(&r)), "{}", its(&r));
 }
+
+#[test]
+fn graceful_stop_lets_iterations_finish_then_interrupts_them() {
+    let s = script(
+        r#"
+import { sleep } from 'k6';
+export const options = { scenarios: {
+  finishes: { executor: 'constant-vus', vus: 1, duration: '1s', gracefulStop: '2s', exec: 'short' },
+  cut: { executor: 'constant-vus', vus: 1, duration: '1s', gracefulStop: '500ms', exec: 'long' },
+},
+  thresholds: { 'iterations{scenario:finishes}': ['count==1'], 'iterations{scenario:cut}': ['count==0'] } };
+export function short() { sleep(1.3); }
+export function long() { sleep(10); }
+"#,
+    );
+    let started = std::time::Instant::now();
+    let r = crate::support::raw(&["run", "-q", s.path.to_str().unwrap()]);
+    let took = started.elapsed().as_secs_f64();
+    // `short` starts at 0 and ends at 1.3 s, inside its graceful stop: counted.
+    // `long` is interrupted at 1.5 s (duration + gracefulStop) and not counted.
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
+    assert!((1.4..4.0).contains(&took), "took {took}");
+}
