@@ -75,14 +75,12 @@ async fn iterate(
     env: &Env,
     vu: &mut Vu,
     sref: &Arc<ScenarioRef>,
-    scheduled: Option<Instant>,
     hard: Instant,
 ) -> stampede_js::IterationOutcome {
     let n = sref.iterations_started.fetch_add(1, Ordering::Relaxed);
     let job = IterationJob {
         scenario: sref.clone(),
         iteration_in_scenario: n,
-        scheduled,
         hard_deadline: Some(hard),
         cancel: Some(env.cancel.clone()),
     };
@@ -227,13 +225,12 @@ async fn looping_vu(
                 graceful_ramp_down, ..
             } => match windows.iter().find(|(_, b)| *b > now) {
                 None => break,
-                Some((a, b)) if *a > now => {
+                Some((a, _)) if *a > now => {
                     active.set(false);
                     let a = *a;
                     if !env.sleep_until(a).await {
                         break;
                     }
-                    let _ = b;
                     continue;
                 }
                 Some((_, b)) => (*b + *graceful_ramp_down).min(end + gs),
@@ -241,7 +238,7 @@ async fn looping_vu(
             Executor::ConstantArrivalRate { .. } | Executor::RampingArrivalRate { .. } => break,
         };
         active.set(true);
-        iterate(env, &mut vu, sref, None, hard).await;
+        iterate(env, &mut vu, sref, hard).await;
         done += 1;
     }
     drop(active);
@@ -337,7 +334,7 @@ async fn run_arrival(
             if let Some(mut vu) = vu {
                 sref.vu_active(&env.wctx.test, 1);
                 let started = Instant::now();
-                let done = iterate(&env, &mut vu, &sref, Some(due), hard).await;
+                let done = iterate(&env, &mut vu, &sref, hard).await;
                 sref.vu_active(&env.wctx.test, -1);
                 if !done.interrupted {
                     let late = model.borrow_mut().executed(slot, started, done.duration);

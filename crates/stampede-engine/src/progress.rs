@@ -116,6 +116,4 @@ impl Progress {
         }
         let _ = err.flush();
     }
-
-    pub(crate) fn finish(&mut self) {}
 }

@@ -70,8 +70,6 @@ pub struct RunOutcome {
     pub interrupted_by_signal: bool,
     pub setup_data: Option<String>,
     pub vus_max: u64,
-    pub iterations_completed: u64,
-    pub iterations_interrupted: u64,
 }
 
 /// Runs the test. `main_vu` has run the init context already; it runs setup and teardown.
@@ -209,7 +207,6 @@ pub fn run(
             vus_active: AtomicI64::new(0),
         }),
         iteration_in_scenario: 0,
-        scheduled: None,
         hard_deadline: None,
         cancel: None,
     };
@@ -360,7 +357,6 @@ pub fn run(
         },
         true,
     );
-    progress.finish();
 
     // teardown(), even when thresholds failed.
     if cfg.run_teardown {
@@ -401,8 +397,6 @@ pub fn run(
         interrupted_by_signal,
         setup_data,
         vus_max,
-        iterations_completed: test.iterations_completed.load(Ordering::Relaxed),
-        iterations_interrupted: test.iterations_interrupted.load(Ordering::Relaxed),
     })
 }
 

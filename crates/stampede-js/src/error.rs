@@ -11,8 +11,6 @@ pub enum JsErrorKind {
     Module,
     /// The iteration was interrupted by the end of the test.
     Interrupted,
-    /// `exec.test.abort()` was called.
-    Aborted,
     /// The QuickJS runtime could not be created.
     Runtime,
 }

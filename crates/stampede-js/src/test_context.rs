@@ -195,9 +195,6 @@ pub struct IterationJob {
     pub scenario: Arc<ScenarioRef>,
     /// The iteration number within the scenario (`exec.scenario.iterationInTest`).
     pub iteration_in_scenario: u64,
-    /// When an arrival-rate executor meant this iteration to start: latency measured from here
-    /// is free of coordinated omission.
-    pub scheduled: Option<Instant>,
     /// After this instant the iteration is interrupted (end of `gracefulStop`).
     pub hard_deadline: Option<Instant>,
     /// Becomes `true` when the test is stopped outright (Ctrl-C, abort): interrupt now.

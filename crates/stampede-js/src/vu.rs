@@ -175,6 +175,14 @@ impl VuState {
         f(&mut tags)
     }
 
+    /// Emits the bytes sent and received since the last call as `data_sent` / `data_received`.
+    fn flush_data_counters(&self) {
+        let sent = self.bytes_sent.replace(0) as f64;
+        let received = self.bytes_received.replace(0) as f64;
+        self.emit(builtin::DATA_SENT, MetricType::Counter, sent, &[]);
+        self.emit(builtin::DATA_RECEIVED, MetricType::Counter, received, &[]);
+    }
+
     /// Adds one sample tagged with the iteration's base tags plus `extra`.
     pub(crate) fn emit(
         &self,
@@ -276,10 +284,7 @@ impl Vu {
         };
         let s = &self.state;
         let test = &s.worker.test;
-        let sent = s.bytes_sent.replace(0) as f64;
-        let received = s.bytes_received.replace(0) as f64;
-        s.emit(builtin::DATA_SENT, MetricType::Counter, sent, &[]);
-        s.emit(builtin::DATA_RECEIVED, MetricType::Counter, received, &[]);
+        s.flush_data_counters();
         if interrupted {
             test.iterations_interrupted
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -327,10 +332,7 @@ impl Vu {
             )),
         };
         let s = &self.state;
-        let sent = s.bytes_sent.replace(0) as f64;
-        let received = s.bytes_received.replace(0) as f64;
-        s.emit(builtin::DATA_SENT, MetricType::Counter, sent, &[]);
-        s.emit(builtin::DATA_RECEIVED, MetricType::Counter, received, &[]);
+        s.flush_data_counters();
         *s.job.borrow_mut() = None;
         r
     }

@@ -316,6 +316,11 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result
     make_response(ctx, s, p, r)
 }
 
+/// A URL for the cookie-jar calls, or a JS error naming it.
+fn parse_url(ctx: &Ctx<'_>, u: &str) -> Result<url::Url> {
+    url::Url::parse(u).map_err(|e| throw(ctx, format!("invalid URL {u:?}: {e}")))
+}
+
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
     let s = state.clone();
     n.set(
@@ -395,8 +400,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, u: String| -> Result<Object<'js>> {
-                let url = url::Url::parse(&u)
-                    .map_err(|e| throw(&ctx, format!("invalid URL {u:?}: {e}")))?;
+                let url = parse_url(&ctx, &u)?;
                 let o = Object::new(ctx.clone())?;
                 for (name, values) in s.http.cookie_jar().cookies_for_url(&url) {
                     o.set(name, values)?;
@@ -416,8 +420,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                   value: String,
                   opts: Object<'js>|
                   -> Result<()> {
-                let url = url::Url::parse(&u)
-                    .map_err(|e| throw(&ctx, format!("invalid URL {u:?}: {e}")))?;
+                let url = parse_url(&ctx, &u)?;
                 let o = stampede_http::CookieOptions {
                     domain: opts.get("domain")?,
                     path: opts.get("path")?,
@@ -437,8 +440,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
     n.set(
         "jarClear",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, u: String| -> Result<()> {
-            let url =
-                url::Url::parse(&u).map_err(|e| throw(&ctx, format!("invalid URL {u:?}: {e}")))?;
+            let url = parse_url(&ctx, &u)?;
             s.http.cookie_jar().clear(&url);
             Ok(())
         })?,
@@ -449,8 +451,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, u: String, name: String| -> Result<()> {
-                let url = url::Url::parse(&u)
-                    .map_err(|e| throw(&ctx, format!("invalid URL {u:?}: {e}")))?;
+                let url = parse_url(&ctx, &u)?;
                 s.http.cookie_jar().delete(&url, &name);
                 Ok(())
             },
