@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
-use rquickjs::module::Declared;
+use rquickjs::module::{Declared, WriteOptions};
 use rquickjs::{Ctx, Error, Module, Result};
 
 use crate::TestContext;
@@ -23,6 +23,38 @@ const BUILTINS: &[(&str, &str)] = &[
 ];
 
 const BUILTIN_PREFIX: &str = "<stampede>/";
+
+/// `js/globals.js` (`console`, timers), evaluated in every VU before the script.
+const GLOBALS: &str = include_str!("../js/globals.js");
+
+/// Declares the module `name`, compiling `source` only once in the whole run: its bytecode is
+/// kept in the test context and every later VU loads that instead of parsing the source again
+/// (parsing was the largest part of starting a VU).
+pub(crate) fn declare<'js>(
+    ctx: &Ctx<'js>,
+    test: &TestContext,
+    name: &str,
+    source: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<Module<'js, Declared>> {
+    if let Some(code) = test.bytecode(name) {
+        // SAFETY: the bytes were written by `Module::write` below, by this same QuickJS build
+        // in this process.
+        return unsafe { Module::load(ctx.clone(), &code) };
+    }
+    let module = Module::declare(ctx.clone(), name, source()?)?;
+    if let Ok(code) = module.write(WriteOptions::default()) {
+        test.store_bytecode(name, code);
+    }
+    Ok(module)
+}
+
+/// Evaluates `js/globals.js` in a VU's context (after the natives are installed).
+pub(crate) fn eval_globals(ctx: &Ctx<'_>, test: &TestContext) -> Result<()> {
+    let name = format!("{BUILTIN_PREFIX}globals");
+    let module = declare(ctx, test, &name, || Ok(GLOBALS.into()))?;
+    let (_, promise) = module.eval()?;
+    promise.finish::<()>()
+}
 
 pub(crate) struct ScriptResolver;
 
@@ -98,13 +130,14 @@ impl Loader for ScriptLoader {
                 .iter()
                 .find(|(n, _)| *n == builtin)
                 .ok_or_else(|| Error::new_loading_message(name, "unknown built-in module"))?;
-            return Module::declare(ctx.clone(), name, *src);
+            return declare(ctx, &self.test, name, || Ok(src.as_bytes().to_vec()));
         }
-        let bytes = self
-            .test
-            .read_file(Path::new(name))
-            .map_err(|e| Error::new_loading_message(name, format!("can't read {name}: {e}")))?;
-        Module::declare(ctx.clone(), name, bytes.as_slice())
+        declare(ctx, &self.test, name, || {
+            self.test
+                .read_file(Path::new(name))
+                .map(|b| b.as_slice().to_vec())
+                .map_err(|e| Error::new_loading_message(name, format!("can't read {name}: {e}")))
+        })
     }
 }
 

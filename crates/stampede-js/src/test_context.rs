@@ -41,6 +41,8 @@ pub struct TestContext {
     pub http: Arc<ClientConfig>,
     script_dir: PathBuf,
     files: Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>,
+    /// Compiled modules by name, so each is parsed once per run, not once per VU.
+    bytecode: Mutex<HashMap<String, Arc<[u8]>>>,
     shared_arrays: Mutex<HashMap<String, Arc<str>>>,
     start: OnceLock<Instant>,
     stop: Mutex<Option<StopRequest>>,
@@ -72,6 +74,7 @@ impl TestContext {
             http,
             script_dir,
             files: Mutex::default(),
+            bytecode: Mutex::default(),
             shared_arrays: Mutex::default(),
             start: OnceLock::new(),
             stop: Mutex::default(),
@@ -105,6 +108,16 @@ impl TestContext {
         let bytes = Arc::new(std::fs::read(path)?);
         lock(&self.files).insert(path.to_path_buf(), bytes.clone());
         Ok(bytes)
+    }
+
+    pub(crate) fn bytecode(&self, module: &str) -> Option<Arc<[u8]>> {
+        lock(&self.bytecode).get(module).cloned()
+    }
+
+    pub(crate) fn store_bytecode(&self, module: &str, code: Vec<u8>) {
+        lock(&self.bytecode)
+            .entry(module.to_string())
+            .or_insert_with(|| code.into());
     }
 
     pub(crate) fn shared_array(&self, name: &str) -> Option<Arc<str>> {

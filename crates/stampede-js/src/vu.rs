@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
-use rquickjs::{
-    CatchResultExt, CaughtError, Context, Ctx, Function, Module, Object, Runtime, Value,
-};
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime, Value};
 use stampede_metrics::{builtin, MetricType};
 
 use crate::error::format_stack;
@@ -568,7 +566,7 @@ fn init_context<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<'js>,
     let source = test
         .read_file(&test.settings.script)
         .map_err(|e| JsError::new(JsErrorKind::Module, format!("can't read {path}: {e}")))?;
-    let module = Module::declare(ctx.clone(), path.as_str(), source.as_slice())
+    let module = crate::loader::declare(ctx, test, &path, || Ok(source.as_slice().to_vec()))
         .map_err(|e| js_error(ctx, e))?;
     let (module, promise) = module.eval().map_err(|e| js_error(ctx, e))?;
     promise.finish::<()>().catch(ctx).map_err(caught_error)?;

@@ -1,6 +1,6 @@
-//! The native functions behind the k6 modules, installed per VU as `__stampede_native` (removed
-//! from the global scope again once the init context has captured it), plus the k6 globals
-//! (`console`, `__ENV`, `__VU`, `__ITER`, `open`).
+//! The native functions behind the k6 modules, installed per VU as the global
+//! `__stampede_native` (the embedded modules in `js/` capture it when they are evaluated), plus
+//! the k6 globals (`console`, timers, `__ENV`, `__VU`, `__ITER`, `open`).
 
 mod codec;
 mod exec;
@@ -42,59 +42,6 @@ pub(crate) fn bytes_of(v: &Value<'_>) -> Option<Vec<u8>> {
     }
     None
 }
-
-const CONSOLE_JS: &str = r#"
-(function (N) {
-  function fmt(args) {
-    return args.map(function (a) {
-      if (typeof a === 'string') return a;
-      if (a instanceof Error) return String(a);
-      if (a === undefined) return 'undefined';
-      if (typeof a === 'function') return '[object Function]';
-      try { const j = JSON.stringify(a); return j === undefined ? String(a) : j; } catch (e) { return String(a); }
-    }).join(' ');
-  }
-  const mk = (level) => function (...args) { N.log(level, fmt(args)); };
-  globalThis.console = { log: mk('info'), info: mk('info'), debug: mk('debug'), warn: mk('warning'), error: mk('error') };
-})
-"#;
-
-/// `setTimeout`/`setInterval` on the VU's event loop (driven by `vu::run_event_loop`, which asks
-/// `next()` how long to wait and calls `runDue()`).
-const TIMERS_JS: &str = r#"
-(function (N) {
-  const timers = new Map();
-  let nextId = 1;
-  function add(fn, ms, args, repeat) {
-    if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
-    const delay = Math.max(0, Number(ms) || 0);
-    const id = nextId++;
-    timers.set(id, { at: N.nowMs() + delay, fn, args, every: repeat ? Math.max(1, delay) : 0 });
-    N.timersPending(timers.size);
-    return id;
-  }
-  globalThis.setTimeout = (fn, ms, ...args) => add(fn, ms, args, false);
-  globalThis.setInterval = (fn, ms, ...args) => add(fn, ms, args, true);
-  globalThis.clearTimeout = (id) => { if (timers.delete(id)) N.timersPending(timers.size); };
-  globalThis.clearInterval = globalThis.clearTimeout;
-  Object.defineProperty(globalThis, '__stampede_timers', { enumerable: false, value: {
-    next() {
-      if (timers.size === 0) return -1;
-      let at = Infinity;
-      for (const t of timers.values()) if (t.at < at) at = t.at;
-      return Math.max(0, at - N.nowMs());
-    },
-    runDue() {
-      const now = N.nowMs();
-      for (const [id, t] of [...timers]) {
-        if (t.at > now || !timers.has(id)) continue;
-        if (t.every > 0) t.at = now + t.every; else { timers.delete(id); N.timersPending(timers.size); }
-        t.fn(...t.args);
-      }
-    },
-  } });
-})
-"#;
 
 /// Installs the natives and the k6 globals into a VU's context.
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
@@ -178,11 +125,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
     codec::install(ctx, &n)?;
     ws::install(ctx, &n, state)?;
 
-    globals.set("__stampede_native", n.clone())?;
-    let console: Function<'js> = ctx.eval(CONSOLE_JS)?;
-    console.call::<_, ()>((n.clone(),))?;
-    let timers: Function<'js> = ctx.eval(TIMERS_JS)?;
-    timers.call::<_, ()>((n,))?;
+    globals.set("__stampede_native", n)?;
+    crate::loader::eval_globals(ctx, &state.worker.test)?;
 
     let env = Object::new(ctx.clone())?;
     for (k, v) in &state.worker.test.settings.env {
