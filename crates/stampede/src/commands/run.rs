@@ -76,6 +76,10 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
             )));
         }
     }
+    let max_vus: u64 = scenarios.iter().map(|s| s.executor.max_vus()).sum();
+    if let Some(msg) = open_files_warning(max_vus, rlimit::increase_nofile_limit(u64::MAX).ok()) {
+        warn(&msg);
+    }
     let thresholds = if r.options.no_thresholds.unwrap_or(false) {
         ThresholdSet::default()
     } else {
@@ -94,7 +98,6 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
         MainVu::new(test.clone()).map_err(|e| Failure::script(e.with_stack()))?;
 
     if !opts.quiet {
-        let max_vus: u64 = scenarios.iter().map(|s| s.executor.max_vus()).sum();
         let max_duration = scenarios
             .iter()
             .map(|s| s.start_time + s.executor.max_duration() + s.graceful_stop)
@@ -144,6 +147,23 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
     })?;
     report(&r, &test, &outcome, &mut main_vu, &opts)?;
     Ok(exit_code(&outcome, &test))
+}
+
+/// Files the process keeps open besides one connection per VU (listeners, logs, summary files).
+const RESERVED_FILES: u64 = 64;
+
+/// Each VU keeps its own connection, as in k6. The soft limit on open files has been raised to
+/// the hard limit (`limit`); says so when the VUs can need more than that.
+fn open_files_warning(max_vus: u64, limit: Option<u64>) -> Option<String> {
+    let limit = limit?;
+    let usable = limit.saturating_sub(RESERVED_FILES);
+    (max_vus > usable).then(|| {
+        format!(
+            "{max_vus} VUs can keep {max_vus} connections open, but this process may open only {limit} files \
+             (the hard RLIMIT_NOFILE, `ulimit -Hn`): requests beyond about {usable} open connections \
+             fail with 'too many open files'; raise the hard limit or split the VUs over several processes"
+        )
+    })
 }
 
 fn exit_code(o: &RunOutcome, test: &TestContext) -> u8 {
@@ -253,4 +273,18 @@ fn write_summary_outputs(json: &str) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn warns_when_vus_exceed_the_open_files_limit() {
+        assert_eq!(super::open_files_warning(1_000, Some(20_000)), None);
+        assert_eq!(super::open_files_warning(1_000, None), None);
+        let msg = super::open_files_warning(19_990, Some(20_000)).unwrap();
+        assert!(
+            msg.contains("19990 VUs") && msg.contains("only 20000 files"),
+            "{msg}"
+        );
+    }
 }
