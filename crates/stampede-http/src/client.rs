@@ -315,7 +315,9 @@ impl Inner {
         let addrs = match cached {
             Some(a) => a,
             None => {
-                let a = pool::resolve(host, key.port).await?;
+                // Boxed, like `connect` below: rare, and their state would otherwise make
+                // every request's future several KiB larger.
+                let a = Box::pin(pool::resolve(host, key.port)).await?;
                 if matches!(host, url::Host::Domain(_)) {
                     self.pool.borrow_mut().cache_addrs(key, &a);
                 }
@@ -333,7 +335,7 @@ impl Inner {
         } else {
             None
         };
-        let conn = pool::connect(&addrs, key.port, tls, ph).await?;
+        let conn = Box::pin(pool::connect(&addrs, key.port, tls, ph)).await?;
         if conn.is_h2() && !self.config.no_connection_reuse {
             self.pool.borrow_mut().set_h2(key, &conn);
         }

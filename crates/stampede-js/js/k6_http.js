@@ -110,6 +110,32 @@ function parseSetCookie(line) {
 }
 
 export class Response {
+  get status_text() { return this._m[0]; }
+  get proto() { return this._m[1]; }
+  get url() { return this._m[2]; }
+  get remote_ip() { return this._m[3]; }
+  get remote_port() { return this._m[4]; }
+  get error() { return this._m[5]; }
+  get error_code() { return this._m[6]; }
+  get timings() {
+    if (this._t === undefined) {
+      const m = this._m;
+      this._t = {
+        blocked: m[7], looking_up: 0, connecting: m[8], tls_handshaking: m[9], sending: m[10],
+        waiting: m[11], receiving: m[12], duration: m[13],
+      };
+    }
+    return this._t;
+  }
+  // JSON.stringify(res) shows the fields as k6 does, not the internal ones.
+  toJSON() {
+    return {
+      status: this.status, status_text: this.status_text, proto: this.proto, url: this.url,
+      remote_ip: this.remote_ip, remote_port: this.remote_port, error: this.error,
+      error_code: this.error_code, headers: this.headers, body: this.body, timings: this.timings,
+      cookies: this.cookies,
+    };
+  }
   get headers() {
     if (this._headers === undefined) {
       const h = {};
@@ -160,22 +186,16 @@ export class Response {
 }
 
 // Called by the native side with the response as positional arguments: no intermediate
-// object or array, and the property names below are compiled into the bytecode.
+// object, and the property names below are compiled into the bytecode. Only `status` and
+// `body` become own properties at once; the rest wait in one array (`_m`) behind getters, as
+// adding a property is the costly part of building an object and most scripts read few fields.
 N.setResponseFactory(function (status, status_text, proto, url, remote_ip, remote_port, error, error_code,
   headers, body, blocked, connecting, tls, sending, waiting, receiving, duration, cookies, doThrow) {
   const r = new Response();
   r.status = status;
-  r.status_text = status_text;
-  r.proto = proto;
-  r.url = url;
-  r.remote_ip = remote_ip;
-  r.remote_port = remote_port;
-  r.error = error;
-  r.error_code = error_code;
   r.body = body;
-  r.timings = {
-    blocked, looking_up: 0, connecting, tls_handshaking: tls, sending, waiting, receiving, duration,
-  };
+  r._m = [status_text, proto, url, remote_ip, remote_port, error, error_code,
+    blocked, connecting, tls, sending, waiting, receiving, duration];
   r._h = headers;
   r._c = cookies;
   if (doThrow) throw new Error(error);

@@ -137,3 +137,17 @@ fn request_on_a_connection_closed_under_it_is_retried() {
     });
     assert_eq!(conns.load(Ordering::SeqCst), 20);
 }
+
+/// A VU boxes the request future once per request: keep it small. Resolving and connecting
+/// (rare: once per connection) are boxed separately so their state does not inflate it.
+#[test]
+fn request_future_stays_small() {
+    let c = crate::client();
+    let url: url::Url = "http://127.0.0.1:9/".parse().unwrap();
+    let fut = c.request(crate::get(url));
+    let size = std::mem::size_of_val(&fut);
+    assert!(
+        size <= 4096,
+        "the request future is {size} bytes (it was 9 KiB with connecting inline)"
+    );
+}
