@@ -42,7 +42,16 @@ pub(crate) fn declare<'js>(
         return unsafe { Module::load(ctx.clone(), &code) };
     }
     let module = Module::declare(ctx.clone(), name, source()?)?;
-    if let Ok(code) = module.write(WriteOptions::default()) {
+    // The embedded modules drop their source text and line tables (a stack trace still names
+    // the user's own lines); the user's modules keep both, so errors and `toString()` are as
+    // in k6.
+    let builtin = name.starts_with(BUILTIN_PREFIX);
+    let options = WriteOptions {
+        strip_source: builtin,
+        strip_debug: builtin,
+        ..WriteOptions::default()
+    };
+    if let Ok(code) = module.write(options) {
         test.store_bytecode(name, code);
     }
     Ok(module)

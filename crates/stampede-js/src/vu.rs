@@ -515,12 +515,14 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
     });
     // Values saved outside the context must go before the runtime does.
     state.response_factory.borrow_mut().take();
-    if state.id == 1 && std::env::var_os("STAMPEDE_DEBUG_VU_MEMORY").is_some() {
-        // Diagnostic for the per-VU memory work: what QuickJS holds at the end of the run.
+    let debug_vu = std::env::var("STAMPEDE_DEBUG_VU_MEMORY").ok();
+    if debug_vu.and_then(|v| v.parse::<u64>().ok()) == Some(state.id) {
+        // Diagnostic for the per-VU memory work (`STAMPEDE_DEBUG_VU_MEMORY=<VU id>`): what
+        // QuickJS holds at the end of the run. VU 1 compiled the modules; later VUs loaded them.
         let u = rt.memory_usage();
         eprintln!(
-            "VU 1 at exit: malloc {} B in {} blocks; objects {} ({} B), functions {} ({} B code), atoms {} ({} B), strings {} ({} B), shapes {} ({} B), props {} ({} B)",
-            u.malloc_size, u.malloc_count, u.obj_count, u.obj_size, u.js_func_count, u.js_func_code_size,
+            "VU {} at exit: malloc {} B in {} blocks; objects {} ({} B), functions {} ({} B code), atoms {} ({} B), strings {} ({} B), shapes {} ({} B), props {} ({} B)",
+            state.id, u.malloc_size, u.malloc_count, u.obj_count, u.obj_size, u.js_func_count, u.js_func_code_size,
             u.atom_count, u.atom_size, u.str_count, u.str_size, u.shape_count, u.shape_size, u.prop_count, u.prop_size
         );
     }

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use rquickjs::function::Args;
-use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Persistent, Result, Value};
+use rquickjs::{Array, ArrayBuffer, Ctx, FromJs, Function, Object, Persistent, Result, Value};
 use stampede_http::{Hop, Request, Response};
 use stampede_metrics::{builtin, MetricType};
 
@@ -65,21 +65,32 @@ fn pairs<'js>(v: Option<Array<'js>>) -> Result<Vec<Vec<String>>> {
 }
 
 /// Reads the array `prepare()` in `k6_http.js` builds (see there for the layout).
+/// Element `i` of the request array; past its end `undefined` without the prototype-chain
+/// lookup a read out of bounds costs (the `get()` fast path passes only two elements).
+fn item<'js, T: FromJs<'js>>(a: &Array<'js>, len: usize, i: usize) -> Result<T> {
+    if i < len {
+        a.get(i)
+    } else {
+        T::from_js(a.ctx(), Value::new_undefined(a.ctx().clone()))
+    }
+}
+
 fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared> {
-    let method: String = a.get(0)?;
-    let url_s: String = a.get(1)?;
+    let len = a.len();
+    let method: String = item(a, len, 0)?;
+    let url_s: String = item(a, len, 1)?;
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| throw(ctx, format!("invalid HTTP method {method:?}")))?;
     let url = s
         .parse_url(&url_s)
         .map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
-    let body: Value<'js> = a.get(2)?;
+    let body: Value<'js> = item(a, len, 2)?;
     let body = if body.is_undefined() || body.is_null() {
         Vec::new()
     } else {
         bytes_of(&body).unwrap_or_default()
     };
-    let headers = pairs(a.get(3)?)?
+    let headers = pairs(item(a, len, 3)?)?
         .into_iter()
         .filter_map(|mut h| {
             (h.len() == 2).then(|| (std::mem::take(&mut h[0]), std::mem::take(&mut h[1])))
@@ -87,7 +98,7 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared>
         .collect();
     let mut cookies = Vec::new();
     let mut replace_jar_cookies = Vec::new();
-    for c in pairs(a.get(4)?)? {
+    for c in pairs(item(a, len, 4)?)? {
         if c.len() >= 2 {
             if c.get(2).is_some_and(|r| r == "1") {
                 replace_jar_cookies.push(c[0].clone());
@@ -95,25 +106,24 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared>
             cookies.push((c[0].clone(), c[1].clone()));
         }
     }
-    let tags = tags_of(a.get::<Option<Object<'js>>>(5)?);
+    let tags = tags_of(item::<Option<Object<'js>>>(a, len, 5)?);
     let settings = &s.worker.test.settings;
-    let timeout = match a.get::<Option<f64>>(6)? {
+    let timeout = match item::<Option<f64>>(a, len, 6)? {
         Some(ms) if ms > 0.0 => Duration::from_secs_f64(ms / 1000.0),
         _ => DEFAULT_TIMEOUT,
     };
-    let max_redirects = a
-        .get::<Option<f64>>(7)?
+    let max_redirects = item::<Option<f64>>(a, len, 7)?
         .map(|n| n.max(0.0) as u32)
         .unwrap_or(settings.max_redirects);
-    let mode = match a.get::<Option<String>>(8)?.as_deref() {
+    let mode = match item::<Option<String>>(a, len, 8)?.as_deref() {
         Some("binary") => BodyMode::Binary,
         Some("none") => BodyMode::None,
         Some("text") => BodyMode::Text,
         _ if settings.discard_response_bodies => BodyMode::None,
         _ => BodyMode::Text,
     };
-    let callback = if a.get::<Option<bool>>(9)?.unwrap_or(false) {
-        let cb: Value<'js> = a.get(10)?;
+    let callback = if item::<Option<bool>>(a, len, 9)?.unwrap_or(false) {
+        let cb: Value<'js> = item(a, len, 10)?;
         Some(ranges_of(ctx, &cb)?)
     } else {
         None
