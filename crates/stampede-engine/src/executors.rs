@@ -259,10 +259,6 @@ async fn run_arrival(
     let idle = Rc::new(tokio::sync::Notify::new());
     let mut created = 0u64;
     let mut warned = false;
-    let scenario_tags = {
-        let mut m = env.wctx.metrics.borrow_mut();
-        m.tags(&mut [("scenario", &plan.sref.name)])
-    };
     let hard = end + gs;
     let model = Rc::new(RefCell::new(OmissionModel::new(
         plan.vu_ids.len() as u64 + plan.extra_allowed,
@@ -297,13 +293,13 @@ async fn run_arrival(
             m.add(
                 builtin::DROPPED_ITERATIONS,
                 MetricType::Counter,
-                scenario_tags,
+                &[("scenario", &*plan.sref.name)],
                 1.0,
             );
             m.add(
                 builtin::ITERATION_DURATION_CORRECTED,
                 MetricType::Trend,
-                scenario_tags,
+                &[("scenario", &*plan.sref.name)],
                 ms(late),
             );
             continue;
@@ -342,7 +338,7 @@ async fn run_arrival(
                     m.add(
                         builtin::ITERATION_DURATION_CORRECTED,
                         MetricType::Trend,
-                        scenario_tags,
+                        &[("scenario", &*sref.name)],
                         ms(late),
                     );
                 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use stampede_http::ClientConfig;
-use stampede_metrics::{Delta, SharedRegistry, WorkerMetrics};
+use stampede_metrics::{Delta, SharedRegistry, TagFilter, WorkerMetrics};
 
 /// Settings fixed for the whole run.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +25,8 @@ pub struct TestSettings {
     pub max_redirects: u32,
     /// The resolved options, as `exec.test.options` shows them.
     pub options_json: serde_json::Value,
+    /// The tags each metric's aggregates keep (the summary's needs and the thresholds').
+    pub kept_tags: Arc<TagFilter>,
 }
 
 /// Why the test was stopped early from the script.
@@ -165,8 +167,8 @@ pub struct WorkerCtx {
 impl WorkerCtx {
     pub fn new(test: Arc<TestContext>) -> std::rc::Rc<WorkerCtx> {
         std::rc::Rc::new(WorkerCtx {
+            metrics: RefCell::new(WorkerMetrics::with_filter(test.settings.kept_tags.clone())),
             test,
-            metrics: RefCell::new(WorkerMetrics::new()),
         })
     }
 

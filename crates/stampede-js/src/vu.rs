@@ -190,9 +190,10 @@ impl VuState {
         extra: &[(&str, &str)],
     ) {
         self.with_base_tags(extra, |tags| {
-            let mut m = self.worker.metrics.borrow_mut();
-            let id = m.tags(tags);
-            m.add(metric, kind, id, value);
+            self.worker
+                .metrics
+                .borrow_mut()
+                .add(metric, kind, tags, value);
         })
     }
 }

@@ -4,9 +4,11 @@
 //! The hot path is [`WorkerMetrics::add`]: one hash lookup, no allocation, no channel message.
 //! Every worker hands its [`Delta`] to the collector about once a second; the collector merges
 //! deltas into [`Totals`], from which the summary and the thresholds are computed. Memory does not
-//! grow with the number of samples, only with the number of distinct (metric, tag set) pairs.
+//! grow with the number of samples, nor with the URLs a test visits: each metric keeps only the
+//! tags the summary and the thresholds select on ([`TagFilter`]).
 
 mod agg;
+mod filter;
 mod registry;
 mod tags;
 mod thresholds;
@@ -14,6 +16,7 @@ mod totals;
 mod worker;
 
 pub use agg::{Agg, TrendAgg};
+pub use filter::TagFilter;
 pub use registry::{
     builtin, MetricDef, MetricError, MetricId, MetricType, Registry, SharedRegistry, ValueType,
 };

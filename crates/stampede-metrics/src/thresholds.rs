@@ -272,7 +272,7 @@ impl ThresholdSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{builtin, TagSet, WorkerMetrics};
+    use crate::{builtin, TagFilter, TagSet, WorkerMetrics};
     use stampede_core::ThresholdDef;
 
     fn def(s: &str) -> ThresholdDef {
@@ -328,16 +328,6 @@ mod tests {
     #[test]
     fn evaluation_with_selector() {
         let r = Registry::new();
-        let mut w = WorkerMetrics::new();
-        let ok = w.tags(&mut [("status", "200")]);
-        let bad = w.tags(&mut [("status", "500")]);
-        for _ in 0..99 {
-            w.add(builtin::HTTP_REQ_DURATION, MetricType::Trend, ok, 10.0);
-        }
-        w.add(builtin::HTTP_REQ_DURATION, MetricType::Trend, bad, 900.0);
-        let mut totals = Totals::default();
-        totals.merge(w.take_delta());
-        totals.add(builtin::VUS, MetricType::Gauge, TagSet::default(), 3.0);
         let set = ThresholdSet::parse(
             &[
                 ("http_req_duration".into(), vec![def("max<500")]),
@@ -350,6 +340,29 @@ mod tests {
             &r,
         )
         .unwrap();
+        let mut w =
+            WorkerMetrics::with_filter(std::sync::Arc::new(TagFilter::for_thresholds(&set)));
+        for i in 0..99 {
+            // Distinct URLs: dropped before aggregation, the selector's key kept.
+            let url = format!("http://a/{i}");
+            w.add(
+                builtin::HTTP_REQ_DURATION,
+                MetricType::Trend,
+                &[("status", "200"), ("url", &url)],
+                10.0,
+            );
+        }
+        w.add(
+            builtin::HTTP_REQ_DURATION,
+            MetricType::Trend,
+            &[("status", "500"), ("url", "http://a/1")],
+            900.0,
+        );
+        let mut totals = Totals::default();
+        totals.merge(w.take_delta());
+        totals.add(builtin::VUS, MetricType::Gauge, TagSet::default(), 3.0);
+        // One aggregate per status (with `expected_response` absent), not one per URL.
+        assert_eq!(totals.tag_sets(builtin::HTTP_REQ_DURATION).count(), 2);
         let o = set.evaluate(&totals, &r, 1.0);
         assert_eq!(
             o.iter().map(|o| o.passed).collect::<Vec<_>>(),

@@ -53,5 +53,5 @@ mod stats;
 mod ws;
 
 pub use config::{ConfigError, RouteFault, TargetConfig, TierLimits};
-pub use server::{serve, TargetServer};
+pub use server::{bind, serve, TargetServer};
 pub use stats::{Stats, UNMATCHED};

@@ -97,8 +97,9 @@ pub(crate) async fn serve_state(
     Ok(())
 }
 
-/// Binds `127.0.0.1:port` with a large backlog.
-async fn bind(port: u16) -> io::Result<TcpListener> {
+/// Binds `127.0.0.1:port` with a large backlog (the default 128 drops connects when thousands
+/// of VUs start at once), for [`serve`].
+pub async fn bind(port: u16) -> io::Result<TcpListener> {
     let socket = TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
     socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;

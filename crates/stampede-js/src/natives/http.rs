@@ -186,59 +186,24 @@ fn emit_hop(
     }
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let t = &hop.timings;
+    let trends = [
+        (builtin::HTTP_REQ_DURATION, t.duration),
+        (builtin::HTTP_REQ_BLOCKED, t.blocked),
+        (builtin::HTTP_REQ_CONNECTING, t.connecting),
+        (builtin::HTTP_REQ_TLS_HANDSHAKING, t.tls_handshaking),
+        (builtin::HTTP_REQ_SENDING, t.sending),
+        (builtin::HTTP_REQ_WAITING, t.waiting),
+        (builtin::HTTP_REQ_RECEIVING, t.receiving),
+    ];
     s.with_base_tags(&tags, |all| {
         let mut m = s.worker.metrics.borrow_mut();
-        let id = m.tags(all);
-        m.add(builtin::HTTP_REQS, MetricType::Counter, id, 1.0);
-        m.add(
-            builtin::HTTP_REQ_DURATION,
-            MetricType::Trend,
-            id,
-            ms(t.duration),
-        );
-        m.add(
-            builtin::HTTP_REQ_BLOCKED,
-            MetricType::Trend,
-            id,
-            ms(t.blocked),
-        );
-        m.add(
-            builtin::HTTP_REQ_CONNECTING,
-            MetricType::Trend,
-            id,
-            ms(t.connecting),
-        );
-        m.add(
-            builtin::HTTP_REQ_TLS_HANDSHAKING,
-            MetricType::Trend,
-            id,
-            ms(t.tls_handshaking),
-        );
-        m.add(
-            builtin::HTTP_REQ_SENDING,
-            MetricType::Trend,
-            id,
-            ms(t.sending),
-        );
-        m.add(
-            builtin::HTTP_REQ_WAITING,
-            MetricType::Trend,
-            id,
-            ms(t.waiting),
-        );
-        m.add(
-            builtin::HTTP_REQ_RECEIVING,
-            MetricType::Trend,
-            id,
-            ms(t.receiving),
-        );
+        m.add(builtin::HTTP_REQS, MetricType::Counter, all, 1.0);
+        for (metric, d) in trends {
+            m.add(metric, MetricType::Trend, all, ms(d));
+        }
         if let Some(ok) = ok {
-            m.add(
-                builtin::HTTP_REQ_FAILED,
-                MetricType::Rate,
-                id,
-                if ok { 0.0 } else { 1.0 },
-            );
+            let failed = if ok { 0.0 } else { 1.0 };
+            m.add(builtin::HTTP_REQ_FAILED, MetricType::Rate, all, failed);
         }
     });
     s.bytes_sent.set(s.bytes_sent.get() + hop.bytes_sent);

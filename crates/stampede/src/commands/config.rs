@@ -186,6 +186,7 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
         discard_response_bodies: options.discard_response_bodies.unwrap_or(false),
         max_redirects: options.max_redirects.unwrap_or(10),
         options_json: options.to_json(),
+        kept_tags: Default::default(),
     };
     Ok(Resolved {
         options,

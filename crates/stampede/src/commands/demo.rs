@@ -77,20 +77,20 @@ pub fn demo(args: DemoArgs) -> Result<u8, Failure> {
 }
 
 pub fn serve(args: ServeArgs) -> Result<u8, Failure> {
+    // One file per connection: as many as the hard limit allows.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let config = TargetConfig::try_from_env().map_err(|e| Failure::new(USAGE, e.to_string()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.worker_threads.max(1))
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    USAGE,
-                    format!("can't listen on 127.0.0.1:{}: {e}", args.port),
-                )
-            })?;
+        let listener = stampede_target::bind(args.port).await.map_err(|e| {
+            Failure::new(
+                USAGE,
+                format!("can't listen on 127.0.0.1:{}: {e}", args.port),
+            )
+        })?;
         eprintln!(
             "stampede demo target listening on http://{}",
             listener.local_addr()?

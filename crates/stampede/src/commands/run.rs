@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use stampede_engine::{CallError, MainVu, RunConfig, RunOutcome};
 use stampede_js::{LogLevel, TestContext};
-use stampede_metrics::ThresholdSet;
+use stampede_metrics::{TagFilter, ThresholdSet};
 
 use crate::cli::RunArgs;
 use crate::commands::config::{http_config, resolve, script_path, Resolved};
@@ -89,11 +89,9 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
         )
         .map_err(Failure::config)?
     };
-    let test = TestContext::new(
-        r.settings.clone(),
-        r.registry.clone(),
-        http_config(&r.options)?,
-    );
+    let mut settings = r.settings.clone();
+    settings.kept_tags = Arc::new(TagFilter::for_thresholds(&thresholds));
+    let test = TestContext::new(settings, r.registry.clone(), http_config(&r.options)?);
     let (mut main_vu, _) =
         MainVu::new(test.clone()).map_err(|e| Failure::script(e.with_stack()))?;
 

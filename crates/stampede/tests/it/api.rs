@@ -170,6 +170,38 @@ export default function () { http.get(`${__ENV.BASE_URL}/get`); }
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
+/// Each metric keeps only the tags its summary and thresholds select on, so distinct URLs do not
+/// each get their own aggregates; sub-metric thresholds still see exactly their samples.
+#[test]
+fn distinct_urls_keep_sub_metric_thresholds_exact() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+export const options = {
+  iterations: 300,
+  thresholds: {
+    'http_req_duration{name:item}': ['count==200'],
+    'http_reqs{status:404}': ['count==100'],
+    'http_req_duration{expected_response:true}': ['count==200'],
+  },
+};
+export default function () {
+  if (__ITER % 3 === 2) http.get(`${__ENV.BASE_URL}/status/404?i=${__ITER}`);
+  else http.get(`${__ENV.BASE_URL}/get?i=${__ITER}`, { tags: { name: 'item' } });
+}
+"#,
+    );
+    let r = run(
+        &s,
+        &server.base_url(),
+        &["--summary-trend-stats", "count,avg"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.metric("http_reqs", "count"), 300.0);
+    assert_eq!(server.stats().total_requests, 300);
+}
+
 #[test]
 fn duration_and_vus_flags_run_constant_vus() {
     let server = target();

@@ -1,0 +1,64 @@
+//! Which tags each metric's aggregates keep.
+//!
+//! A sample carries every tag (`url`, `status`, `scenario`, the script's own...), but the summary
+//! and the thresholds only ever select on a few of them. Aggregating per full tag set would give
+//! every distinct URL (`/products/1`, `/products/2`...) its own histograms, so memory and CPU
+//! would grow with the URLs a test visits. Instead each metric keeps only the tags something
+//! reads: `check` and `group` for `checks`, `group` for `group_duration`, `expected_response` for
+//! `http_req_duration`, and the keys of every threshold selector on that metric.
+
+use crate::registry::builtin;
+use crate::thresholds::ThresholdSet;
+use crate::MetricId;
+
+/// The tag keys kept per metric; all other tags are dropped before aggregation.
+#[derive(Debug, Clone)]
+pub struct TagFilter {
+    /// Indexed by metric id; sorted, deduplicated keys.
+    keep: Vec<Vec<String>>,
+}
+
+impl Default for TagFilter {
+    fn default() -> Self {
+        let mut f = TagFilter { keep: Vec::new() };
+        f.keep(builtin::CHECKS, "check");
+        f.keep(builtin::CHECKS, "group");
+        f.keep(builtin::GROUP_DURATION, "group");
+        f.keep(builtin::HTTP_REQ_DURATION, "expected_response");
+        f
+    }
+}
+
+impl TagFilter {
+    /// The summary's needs plus every threshold selector's keys.
+    pub fn for_thresholds(thresholds: &ThresholdSet) -> Self {
+        let mut f = TagFilter::default();
+        for m in &thresholds.metrics {
+            for (k, _) in &m.selector {
+                f.keep(m.metric, k);
+            }
+        }
+        f
+    }
+
+    /// Keeps `key` in `metric`'s aggregates.
+    pub fn keep(&mut self, metric: MetricId, key: &str) {
+        let i = metric.0 as usize;
+        if self.keep.len() <= i {
+            self.keep.resize_with(i + 1, Vec::new);
+        }
+        let keys = &mut self.keep[i];
+        if let Err(at) = keys.binary_search_by(|k| k.as_str().cmp(key)) {
+            keys.insert(at, key.to_string());
+        }
+    }
+
+    /// The keys `metric` keeps (empty: only the metric's total).
+    #[inline]
+    pub fn keys(&self, metric: MetricId) -> &[String] {
+        self.keep
+            .get(metric.0 as usize)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
