@@ -88,6 +88,9 @@ async fn iterate(
     if let Some(e) = &out.error {
         log_iteration_error(sref, e);
     }
+    // An iteration that never waited for I/O (pure computation) must not keep the worker's
+    // other VUs from running: their turn comes after each iteration.
+    tokio::task::yield_now().await;
     out
 }
 

@@ -37,6 +37,7 @@ impl MainVu {
         let mut vu = Vu::new(0, worker.clone())
             .map_err(|e| JsError::new(JsErrorKind::Runtime, e.to_string()))?;
         let info = local.block_on(&rt, vu.init())?;
+        worker.started();
         Ok((
             MainVu {
                 rt,

@@ -88,6 +88,7 @@ async fn worker_main(args: WorkerArgs) {
         }
         pools.push(vus);
     }
+    wctx.started();
     let _ = to_ctrl.send(FromWorker::Inited(Ok(count)));
     let Ok(start) = start.await else { return };
     for vu in pools.iter().flatten() {

@@ -14,6 +14,7 @@ mod console;
 mod error;
 mod loader;
 mod natives;
+mod runtime;
 mod test_context;
 mod vu;
 

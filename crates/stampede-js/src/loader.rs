@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::{Declared, WriteOptions};
-use rquickjs::{Ctx, Error, Module, Result};
+use rquickjs::{Ctx, Error, Module, Promise, Result};
 
 use crate::TestContext;
 
@@ -57,12 +57,13 @@ pub(crate) fn declare<'js>(
     Ok(module)
 }
 
-/// Evaluates `js/globals.js` in a VU's context (after the natives are installed).
-pub(crate) fn eval_globals(ctx: &Ctx<'_>, test: &TestContext) -> Result<()> {
+/// Evaluates `js/globals.js` in a VU's context (after the natives are installed); the caller
+/// settles the returned promise.
+pub(crate) fn eval_globals<'js>(ctx: &Ctx<'js>, test: &TestContext) -> Result<Promise<'js>> {
     let name = format!("{BUILTIN_PREFIX}globals");
     let module = declare(ctx, test, &name, || Ok(GLOBALS.into()))?;
     let (_, promise) = module.eval()?;
-    promise.finish::<()>()
+    Ok(promise)
 }
 
 pub(crate) struct ScriptResolver;

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use stampede_http::ClientConfig;
+
+use crate::runtime::SharedRuntime;
 use stampede_metrics::{Delta, SharedRegistry, TagFilter, WorkerMetrics};
 
 /// Settings fixed for the whole run.
@@ -158,10 +160,12 @@ impl TestContext {
     }
 }
 
-/// One worker thread's share: its metrics aggregator. Not `Send`.
+/// One worker thread's share: its metrics aggregator and the QuickJS runtime its VUs share.
+/// Not `Send`.
 pub struct WorkerCtx {
     pub test: Arc<TestContext>,
     pub metrics: RefCell<WorkerMetrics>,
+    js: std::cell::OnceCell<std::rc::Rc<SharedRuntime>>,
 }
 
 impl WorkerCtx {
@@ -169,7 +173,29 @@ impl WorkerCtx {
         std::rc::Rc::new(WorkerCtx {
             metrics: RefCell::new(WorkerMetrics::with_filter(test.settings.kept_tags.clone())),
             test,
+            js: std::cell::OnceCell::new(),
         })
+    }
+
+    /// The worker's QuickJS runtime, created by its first VU; a runtime of the VU's own if
+    /// this QuickJS build can't be shared (see `runtime`).
+    pub(crate) fn js(&self) -> rquickjs::Result<std::rc::Rc<SharedRuntime>> {
+        if let Some(js) = self.js.get() {
+            if js.shareable() {
+                return Ok(js.clone());
+            }
+            return Ok(std::rc::Rc::new(SharedRuntime::new(&self.test)?));
+        }
+        let js = std::rc::Rc::new(SharedRuntime::new(&self.test)?);
+        Ok(self.js.get_or_init(|| js).clone())
+    }
+
+    /// The worker's initial VUs are running: automatic garbage collection resumes (it is off
+    /// while they start, see [`SharedRuntime::new`]).
+    pub fn started(&self) {
+        if let Some(js) = self.js.get() {
+            js.started();
+        }
     }
 
     /// The samples aggregated since the last call, for the collector.

@@ -8,21 +8,19 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corosensei::stack::DefaultStack;
+use corosensei::stack::{DefaultStack, Stack};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime, Value};
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Value};
 use stampede_metrics::{builtin, MetricType};
 
 use crate::error::format_stack;
-use crate::loader::{ScriptLoader, ScriptResolver};
 use crate::natives;
+use crate::runtime::{drain_own_jobs, SharedRuntime, VuFrame};
 use crate::test_context::IterationJob;
 use crate::{JsError, JsErrorKind, WorkerCtx};
 
 /// Each VU's coroutine stack. Only the pages a VU touches become resident.
 const STACK_SIZE: usize = 512 * 1024;
-/// Head room QuickJS leaves below its own stack limit for Rust frames (natives, hyper glue).
-const STACK_RESERVE: usize = 96 * 1024;
 
 pub(crate) type IoFuture = Pin<Box<dyn Future<Output = Box<dyn Any>>>>;
 
@@ -88,13 +86,21 @@ pub(crate) struct VuState {
     pub bytes_sent: Cell<u64>,
     pub bytes_received: Cell<u64>,
     pub interrupted: Rc<Cell<bool>>,
+    /// When the running iteration is cut short (end of its `gracefulStop`).
+    deadline: Rc<Cell<Option<Instant>>>,
     setup_data: RefCell<Option<Arc<str>>>,
     /// Timers set with `setTimeout`/`setInterval` and not yet run or cleared.
     pub timers_pending: Cell<usize>,
     /// The last URL parsed, as most iterations request the same URLs again.
     last_url: RefCell<Option<(String, url::Url)>>,
-    /// `k6/http`'s Response factory; dropped before the runtime is.
+    /// `k6/http`'s Response factory; dropped before the context is.
     pub response_factory: RefCell<Option<rquickjs::Persistent<Function<'static>>>>,
+    /// The worker's runtime, shared with its other VUs.
+    pub(crate) js: Rc<SharedRuntime>,
+    /// The lowest usable address of this VU's coroutine stack.
+    stack_limit: usize,
+    /// The runtime's current JS frame while this VU is suspended.
+    frame: VuFrame,
 }
 
 /// The future could not complete: the iteration is being interrupted.
@@ -116,13 +122,34 @@ impl VuState {
         // Box the (large) future once, so the wrapper that erases its output type stays small.
         let fut = Box::pin(fut);
         let io: IoFuture = Box::pin(async move { Box::new(fut.await) as Box<dyn Any> });
-        match yielder.suspend(Yield::Io(io)) {
+        self.js.leave(&self.frame);
+        let resumed = yielder.suspend(Yield::Io(io));
+        self.enter();
+        match resumed {
             Resume::Io(out) => out.downcast::<T>().map(|b| *b).map_err(|_| Interrupted),
             Resume::Interrupted | Resume::Cmd(_) => {
                 self.interrupted.set(true);
                 Err(Interrupted)
             }
         }
+    }
+
+    /// Makes the shared runtime run on this VU's stack, with its interrupted flag.
+    pub(crate) fn enter(&self) {
+        self.js.enter(
+            self.stack_limit,
+            &self.frame,
+            &self.interrupted,
+            &self.deadline,
+        );
+    }
+
+    /// Suspends with `reply` until the next command, then enters the runtime again.
+    fn reply(&self, y: &Yielder<Resume, Yield>, reply: Reply) -> Resume {
+        self.js.leave(&self.frame);
+        let next = y.suspend(Yield::Ready(reply));
+        self.enter();
+        next
     }
 
     /// Parses a URL, reusing the previous result when the script asks for the same one.
@@ -209,6 +236,10 @@ impl Vu {
     /// Creates the VU; nothing runs until [`Vu::init`].
     pub fn new(id: u64, worker: Rc<WorkerCtx>) -> std::io::Result<Vu> {
         let stack = DefaultStack::new(STACK_SIZE)?;
+        let stack_limit = stack.limit().get();
+        let js = worker
+            .js()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         let http = stampede_http::HttpClient::new(worker.test.http.clone());
         let state = Rc::new(VuState {
             id,
@@ -224,10 +255,14 @@ impl Vu {
             bytes_sent: Cell::new(0),
             bytes_received: Cell::new(0),
             interrupted: Rc::new(Cell::new(false)),
+            deadline: Rc::new(Cell::new(None)),
             setup_data: RefCell::new(None),
             response_factory: RefCell::new(None),
             last_url: RefCell::new(None),
             timers_pending: Cell::new(0),
+            js,
+            stack_limit,
+            frame: VuFrame::default(),
         });
         let body_state = state.clone();
         let co = Coroutine::with_stack(stack, move |y: &Yielder<Resume, Yield>, _start: Resume| {
@@ -266,12 +301,14 @@ impl Vu {
     pub async fn iterate(&mut self, job: IterationJob) -> IterationOutcome {
         let start = Instant::now();
         let deadline = job.hard_deadline;
+        self.state.deadline.set(deadline);
         let cancel = job.cancel.clone();
         self.state.interrupted.set(false);
         let reply = self
             .drive(Resume::Cmd(Command::Iterate(job)), deadline, cancel)
             .await;
         let duration = start.elapsed();
+        self.state.deadline.set(None);
         let interrupted = self.state.interrupted.get();
         let error = match reply {
             Some(Reply::Iteration(Err(e))) if !interrupted => Some(e),
@@ -425,28 +462,11 @@ impl Drop for Vu {
     }
 }
 
-/// The coroutine's body: create the runtime here (QuickJS records the stack top at creation).
+/// The coroutine's body: the VU's context in the worker's runtime, created and freed on this
+/// VU's stack.
 fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
-    let rt = match Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            let _ = y.suspend(Yield::Ready(Reply::Init(Err(JsError::new(
-                JsErrorKind::Runtime,
-                e.to_string(),
-            )))));
-            return;
-        }
-    };
-    rt.set_max_stack_size(STACK_SIZE - STACK_RESERVE);
-    rt.set_loader(
-        ScriptResolver,
-        ScriptLoader {
-            test: state.worker.test.clone(),
-        },
-    );
-    let flag = state.interrupted.clone();
-    rt.set_interrupt_handler(Some(Box::new(move || flag.get())));
-    let ctx = match Context::full(&rt) {
+    state.enter();
+    let context = match Context::full(&state.js.rt) {
         Ok(c) => c,
         Err(e) => {
             let _ = y.suspend(Yield::Ready(Reply::Init(Err(JsError::new(
@@ -456,76 +476,90 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
             return;
         }
     };
-    ctx.with(|ctx| {
-        let (exports, init) = match init_context(&ctx, state).and_then(|ns| init_info(&ctx, &ns).map(|i| (ns, i))) {
-            Ok((ns, info)) => (Some(ns), Ok(info)),
-            Err(e) => (None, Err(e)),
-        };
-        state.in_init.set(false);
-        let mut input = y.suspend(Yield::Ready(Reply::Init(init)));
-        let Some(exports) = exports else { return };
-        let mut setup_value: Option<(Arc<str>, Value<'_>)> = None;
-        let mut env_of: Option<Arc<crate::ScenarioRef>> = None;
-        let mut exec_fn: Option<(Arc<str>, Function<'_>)> = None;
-        loop {
-            match input {
-                Resume::Cmd(Command::Iterate(job)) => {
-                    if env_of.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &job.scenario)) {
-                        apply_scenario_env(&ctx, &job.scenario.env);
-                        env_of = Some(job.scenario.clone());
-                    }
-                    let exec = job.scenario.exec.clone();
-                    let n = state.iterations.get();
-                    state.iterations.set(n + 1);
-                    *state.job.borrow_mut() = Some(job);
-                    let _ = ctx.globals().set("__ITER", n);
-                    let data = setup_arg(&ctx, state, &mut setup_value);
-                    let f = match &exec_fn {
-                        Some((name, f)) if Arc::ptr_eq(name, &exec) => Ok(f.clone()),
-                        _ => export_fn(&exports, &exec),
-                    };
-                    let r = f.and_then(|f| {
-                        exec_fn = Some((exec.clone(), f.clone()));
-                        call_fn(&ctx, state, &f, &exec, data).map(|_| ())
-                    });
-                    drain_jobs(&ctx);
-                    input = y.suspend(Yield::Ready(Reply::Iteration(r)));
-                }
-                Resume::Cmd(Command::Call { name, arg_json }) => {
-                    let arg = match arg_json {
-                        Some(j) => ctx.json_parse(j.as_bytes().to_vec()).ok(),
-                        None => None,
-                    };
-                    let r = call_export(&ctx, state, &exports, &name, arg).and_then(|v| match v {
-                        None => Ok(None),
-                        Some(v) if v.is_undefined() => Ok(None),
-                        Some(v) => ctx
-                            .json_stringify(v)
-                            .map(|s| s.and_then(|s| s.to_string().ok()))
-                            .map_err(|e| JsError::new(JsErrorKind::Exception, format!("the value returned by {name}() can't be serialized to JSON: {e}"))),
-                    });
-                    drain_jobs(&ctx);
-                    input = y.suspend(Yield::Ready(Reply::Call(r)));
-                }
-                Resume::Cmd(Command::Stop) => break,
-                Resume::Cmd(Command::Start) | Resume::Io(_) | Resume::Interrupted => {
-                    input = y.suspend(Yield::Ready(Reply::Iteration(Ok(()))));
-                }
-            }
-        }
-    });
-    // Values saved outside the context must go before the runtime does.
-    state.response_factory.borrow_mut().take();
+    {
+        // SAFETY: see `runtime`: this context is only used by this VU, on this coroutine, on
+        // the worker's one thread, and every value made from `ctx` is dropped at the end of
+        // this block, before the context is.
+        let ctx = unsafe { Ctx::from_raw(context.as_raw()) };
+        serve(&ctx, state, y);
+        // Values saved outside the context must go before it does.
+        state.response_factory.borrow_mut().take();
+    }
     let debug_vu = std::env::var("STAMPEDE_DEBUG_VU_MEMORY").ok();
     if debug_vu.and_then(|v| v.parse::<u64>().ok()) == Some(state.id) {
         // Diagnostic for the per-VU memory work (`STAMPEDE_DEBUG_VU_MEMORY=<VU id>`): what
-        // QuickJS holds at the end of the run. VU 1 compiled the modules; later VUs loaded them.
-        let u = rt.memory_usage();
+        // the worker's runtime holds when this VU exits (all of its VUs' contexts).
+        let u = state.js.rt.memory_usage();
         eprintln!(
-            "VU {} at exit: malloc {} B in {} blocks; objects {} ({} B), functions {} ({} B code), atoms {} ({} B), strings {} ({} B), shapes {} ({} B), props {} ({} B)",
+            "worker runtime at VU {}'s exit: malloc {} B in {} blocks; objects {} ({} B), functions {} ({} B code), atoms {} ({} B), strings {} ({} B), shapes {} ({} B), props {} ({} B)",
             state.id, u.malloc_size, u.malloc_count, u.obj_count, u.obj_size, u.js_func_count, u.js_func_code_size,
             u.atom_count, u.atom_size, u.str_count, u.str_size, u.shape_count, u.shape_size, u.prop_count, u.prop_size
         );
+    }
+    drop(context);
+}
+
+/// Runs the init context, then serves commands until told to stop.
+fn serve<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
+    let (exports, init) =
+        match init_context(ctx, state).and_then(|ns| init_info(ctx, &ns).map(|i| (ns, i))) {
+            Ok((ns, info)) => (Some(ns), Ok(info)),
+            Err(e) => (None, Err(e)),
+        };
+    state.in_init.set(false);
+    let mut input = state.reply(y, Reply::Init(init));
+    let Some(exports) = exports else { return };
+    let mut setup_value: Option<(Arc<str>, Value<'js>)> = None;
+    let mut env_of: Option<Arc<crate::ScenarioRef>> = None;
+    let mut exec_fn: Option<(Arc<str>, Function<'js>)> = None;
+    loop {
+        match input {
+            Resume::Cmd(Command::Iterate(job)) => {
+                if env_of
+                    .as_ref()
+                    .is_none_or(|s| !Arc::ptr_eq(s, &job.scenario))
+                {
+                    apply_scenario_env(ctx, &job.scenario.env);
+                    env_of = Some(job.scenario.clone());
+                }
+                let exec = job.scenario.exec.clone();
+                let n = state.iterations.get();
+                state.iterations.set(n + 1);
+                *state.job.borrow_mut() = Some(job);
+                let _ = ctx.globals().set("__ITER", n);
+                let data = setup_arg(ctx, state, &mut setup_value);
+                let f = match &exec_fn {
+                    Some((name, f)) if Arc::ptr_eq(name, &exec) => Ok(f.clone()),
+                    _ => export_fn(&exports, &exec),
+                };
+                let r = f.and_then(|f| {
+                    exec_fn = Some((exec.clone(), f.clone()));
+                    call_fn(ctx, state, &f, &exec, data).map(|_| ())
+                });
+                drain_own_jobs(&state.js, ctx);
+                input = state.reply(y, Reply::Iteration(r));
+            }
+            Resume::Cmd(Command::Call { name, arg_json }) => {
+                let arg = match arg_json {
+                    Some(j) => ctx.json_parse(j.as_bytes().to_vec()).ok(),
+                    None => None,
+                };
+                let r = call_export(ctx, state, &exports, &name, arg).and_then(|v| match v {
+                    None => Ok(None),
+                    Some(v) if v.is_undefined() => Ok(None),
+                    Some(v) => ctx
+                        .json_stringify(v)
+                        .map(|s| s.and_then(|s| s.to_string().ok()))
+                        .map_err(|e| JsError::new(JsErrorKind::Exception, format!("the value returned by {name}() can't be serialized to JSON: {e}"))),
+                });
+                drain_own_jobs(&state.js, ctx);
+                input = state.reply(y, Reply::Call(r));
+            }
+            Resume::Cmd(Command::Stop) => break,
+            Resume::Cmd(Command::Start) | Resume::Io(_) | Resume::Interrupted => {
+                input = state.reply(y, Reply::Iteration(Ok(())));
+            }
+        }
     }
 }
 
@@ -557,14 +591,42 @@ fn apply_scenario_env(ctx: &Ctx<'_>, env: &std::collections::BTreeMap<String, St
     }
 }
 
-fn drain_jobs(ctx: &Ctx<'_>) {
-    while ctx.execute_pending_job() {}
+/// Waits, suspended, until a VU has run promise jobs: ours queue behind another VU's.
+fn wait_for_foreign_jobs(state: &VuState) -> Result<(), JsError> {
+    let js = state.js.clone();
+    state
+        .block_on(async move { js.drained.notified().await })
+        .map_err(|_| JsError::new(JsErrorKind::Interrupted, "test run was interrupted"))
+}
+
+/// Runs our promise jobs until `promise` settles (module evaluation).
+fn settle<'js>(
+    ctx: &Ctx<'js>,
+    state: &VuState,
+    promise: &rquickjs::Promise<'js>,
+) -> Result<(), JsError> {
+    loop {
+        if let Some(r) = promise.result::<()>() {
+            return r.catch(ctx).map_err(caught_error);
+        }
+        if !drain_own_jobs(&state.js, ctx) {
+            if !state.js.foreign_job_first(ctx) {
+                return Err(JsError::new(
+                    JsErrorKind::Exception,
+                    "the module's evaluation never settles: nothing is left that could resolve it",
+                ));
+            }
+            wait_for_foreign_jobs(state)?;
+        }
+    }
 }
 
 /// Evaluates the entry script; returns its module namespace.
 fn init_context<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<'js>, JsError> {
     natives::install(ctx, state).map_err(|e| js_error(ctx, e))?;
     let test = &state.worker.test;
+    let globals = crate::loader::eval_globals(ctx, test).map_err(|e| js_error(ctx, e))?;
+    settle(ctx, state, &globals)?;
     let path = test.settings.script.to_string_lossy().into_owned();
     let source = test
         .read_file(&test.settings.script)
@@ -572,7 +634,7 @@ fn init_context<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<'js>,
     let module = crate::loader::declare(ctx, test, &path, || Ok(source.as_slice().to_vec()))
         .map_err(|e| js_error(ctx, e))?;
     let (module, promise) = module.eval().map_err(|e| js_error(ctx, e))?;
-    promise.finish::<()>().catch(ctx).map_err(caught_error)?;
+    settle(ctx, state, &promise)?;
     let ns = module.namespace().map_err(|e| js_error(ctx, e))?;
     Ok(ns)
 }
@@ -628,7 +690,7 @@ fn run_event_loop<'js>(
     }
     let timers: Option<Object<'js>> = ctx.globals().get("__stampede_timers").ok();
     loop {
-        drain_jobs(ctx);
+        drain_own_jobs(&state.js, ctx);
         let settled = promise
             .as_ref()
             .is_none_or(|p| p.state() != rquickjs::promise::PromiseState::Pending);
@@ -642,6 +704,11 @@ fn run_event_loop<'js>(
         if wait < 0.0 {
             if settled {
                 break;
+            }
+            if state.js.foreign_job_first(ctx) {
+                // Our jobs queue behind another VU's: wait for it to run them.
+                wait_for_foreign_jobs(state)?;
+                continue;
             }
             return Err(JsError::new(
                 JsErrorKind::Exception,

@@ -126,7 +126,6 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
     ws::install(ctx, &n, state)?;
 
     globals.set("__stampede_native", n)?;
-    crate::loader::eval_globals(ctx, &state.worker.test)?;
 
     let env = Object::new(ctx.clone())?;
     for (k, v) in &state.worker.test.settings.env {

@@ -228,6 +228,113 @@ export default async function () {
     assert!(took >= 250.0, "iteration_duration min {took}");
 }
 
+/// The VUs of a worker share one QuickJS runtime, whose promise job queue is shared too: a VU
+/// that blocks in `http.get` with a job of its own still queued must get that job back, run on
+/// its own stack (the job here blocks in a request itself) after its synchronous code, as in k6;
+/// the other VUs go on meanwhile.
+#[test]
+fn promise_jobs_stay_with_their_vu_when_vus_share_a_runtime() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { vus: 10, iterations: 60 };
+export default async function () {
+  const seen = [];
+  const job = Promise.resolve().then(() => {
+    const r = http.get(`${__ENV.BASE_URL}/get?from=job`);
+    seen.push(`job:${r.status}`);
+  });
+  http.get(`${__ENV.BASE_URL}/delay/${(__VU % 3) * 5}`);
+  seen.push('sync');
+  await job;
+  check(seen, { 'microtask after the synchronous code, on its own VU': (s) => s.join() === 'sync,job:200' });
+}
+"#,
+    );
+    let r = run(&s, &server.base_url(), &["--workers", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.metric("checks", "passes"), 60.0, "{}", r.stderr);
+    assert_eq!(r.metric("http_reqs", "count"), 120.0);
+}
+
+/// VUs suspend inside nested calls (a request three functions deep) while other VUs run,
+/// throw and build stack traces: each trace is its own VU's, file:line:col included.
+#[test]
+fn stack_traces_stay_with_their_vu_when_vus_interleave() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { vus: 12, iterations: 120 };
+function level3() { http.get(`${__ENV.BASE_URL}/delay/${__ITER % 4}`); return new Error(`from VU ${__VU}`).stack; }
+function level2() { return level3(); }
+function level1() { return level2(); }
+export default function () {
+  const stack = level1();
+  check(stack, {
+    'own frames, innermost first': (s) => /level3[\s\S]*level2[\s\S]*level1/.test(s),
+    'with the script position': (s) => /script\.js:\d+:\d+/.test(s),
+  });
+  if (__ITER % 5 === 0) throw new Error(`planned failure in VU ${__VU}`);
+}
+"#,
+    );
+    let r = run(&s, &server.base_url(), &["--workers", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.metric("checks", "passes"), 240.0, "{}", r.stderr);
+    assert!(r.stderr.contains("planned failure in VU"), "{}", r.stderr);
+}
+
+/// Each VU runs on its own coroutine stack while the runtime is shared: runaway recursion is a
+/// RangeError in the VU that recursed, never a crash, in every VU.
+#[test]
+fn deep_recursion_is_a_range_error_in_every_vu() {
+    let s = script(
+        r#"
+export const options = { vus: 8, iterations: 32 };
+function down(n) { return down(n + 1) + 1; }
+export default function () {
+  try { down(0); } catch (e) { if (!(e instanceof RangeError)) throw e; return; }
+  throw new Error('no RangeError');
+}
+"#,
+    );
+    let r = run(&s, "http://127.0.0.1:9", &["--workers", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.metric("iterations", "count"), 32.0);
+    assert!(!r.stderr.contains("no RangeError"), "{}", r.stderr);
+}
+
+/// Iterations that never wait for I/O still let the worker's other VUs run (each gets a turn
+/// after an iteration), and a VU stuck in a loop that calls no native is stopped at the end of
+/// `gracefulStop` by the runtime's interrupt handler, which looks at that VU's deadline.
+#[test]
+fn busy_loop_is_interrupted_at_the_end_of_graceful_stop() {
+    let s = script(
+        r#"
+export const options = { scenarios: { s: { executor: 'constant-vus', vus: 3, duration: '1s', gracefulStop: '0s' } } };
+export default function () {
+  if (__ITER === 0) console.log(`VU ${__VU} started`);
+  if (__VU === 2) { for (;;) {} }
+  const end = Date.now() + 20; while (Date.now() < end) {}
+}
+"#,
+    );
+    let t0 = std::time::Instant::now();
+    let r = run(&s, "http://127.0.0.1:9", &["--workers", "1"]);
+    let took = t0.elapsed();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert!(
+        r.stderr.contains("VU 1 started") && r.stderr.contains("VU 2 started"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn a_promise_that_can_never_settle_is_an_error_not_a_hang() {
     let s = script("export const options = { iterations: 1 };\nexport default async function () { await new Promise(() => {}); }\n");
