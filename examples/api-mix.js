@@ -5,6 +5,7 @@ import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { Rate } from 'k6/metrics';
 import { BASE_URL, authHeaders, randomBetween, stages } from './lib/scale.js';
+import { weightedRandom } from './lib/mix.js';
 
 const errorRate = new Rate('errors');
 const TIER = __ENV.TIER || 'professional';
@@ -70,15 +71,6 @@ const scenarios = [
   { weight: 0.2, fn: createOrder },
   { weight: 0.1, fn: generateReport },
 ];
-
-function weightedRandom(list) {
-  let roll = Math.random();
-  for (const item of list) {
-    if (roll < item.weight) return item;
-    roll -= item.weight;
-  }
-  return list[list.length - 1];
-}
 
 export default function (data) {
   const params = { headers: authHeaders(data.tokens[TIER]) };

@@ -10,6 +10,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter, Rate, Trend } from 'k6/metrics';
+import { weightedRandom } from '../../examples/lib/mix.js';
 
 const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
 const PRODUCT_COUNT = 1000;
@@ -119,15 +120,6 @@ const ACTIONS = [
   { weight: 0.1, fn: whoAmI },
   { weight: 0.1, fn: createOrder },
 ];
-
-function weightedRandom(list) {
-  let roll = Math.random();
-  for (const item of list) {
-    if (roll < item.weight) return item;
-    roll -= item.weight;
-  }
-  return list[list.length - 1];
-}
 
 export default function (data) {
   const params = {
