@@ -71,14 +71,17 @@ impl SharedRuntime {
             }
             cur.interrupted.get()
         })));
-        // No automatic GC while the VUs start: with thousands of contexts the heap grows by
-        // half again many times, and each collection walks all of it. `started` turns it on.
-        rt.set_gc_threshold(usize::MAX);
         let anchor = Context::base(&rt)?;
         // SAFETY: the context is alive; JS_GetRuntime only reads it.
         let ptr = unsafe { qjs::JS_GetRuntime(anchor.as_raw().as_ptr()) };
         // SAFETY: a fresh runtime, no JS running, this thread only.
         let frame_slot = unsafe { locate_frame_slot(ptr, &anchor) };
+        if frame_slot.is_some() {
+            // No automatic GC while the VUs start: with thousands of contexts the heap grows by
+            // half again many times, and each collection walks all of it. `started` turns it
+            // on. (A runtime of one VU's own keeps QuickJS' default.)
+            rt.set_gc_threshold(usize::MAX);
+        }
         Ok(SharedRuntime {
             rt,
             ptr,
