@@ -216,6 +216,14 @@ impl VuState {
         value: f64,
         extra: &[(&str, &str)],
     ) {
+        if !self.worker.metrics.borrow().keeps_tags(metric) {
+            // Most metrics keep no tag: skip collecting them.
+            self.worker
+                .metrics
+                .borrow_mut()
+                .add(metric, kind, &[], value);
+            return;
+        }
         self.with_base_tags(extra, |tags| {
             self.worker
                 .metrics

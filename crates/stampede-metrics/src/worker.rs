@@ -43,6 +43,12 @@ impl WorkerMetrics {
         }
     }
 
+    /// Whether `metric` keeps any tag (if not, callers need not collect them).
+    #[inline]
+    pub fn keeps_tags(&self, metric: MetricId) -> bool {
+        !self.filter.keys(metric).is_empty()
+    }
+
     /// Adds one sample with its tags; the tags `metric` does not keep are dropped here.
     #[inline]
     pub fn add(&mut self, metric: MetricId, kind: MetricType, tags: &[(&str, &str)], value: f64) {
