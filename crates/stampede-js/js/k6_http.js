@@ -169,14 +169,22 @@ export class Response {
     for (const [k, v] of req[3] || []) headers[k] = [v];
     return { method: req[0], url: req[1], headers, body: typeof req[2] === 'string' ? req[2] : '' };
   }
+  // Parsed once per response, as k6 caches it: scripts often call res.json(...) several times
+  // on one response (checks, then metrics), and parsing is the costly part of a JSON request.
+  // Selectors walk the same parse (k6 reads the raw body for them: the two differ only when
+  // the script changed the parsed object).
   json(selector) {
-    if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
-    const text = typeof this.body === 'string' ? this.body : N.bytesToString(this.body);
-    let parsed;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new SyntaxError('cannot parse response body as JSON: ' + e.message);
+    let parsed = this._j;
+    if (parsed === undefined || this._jb !== this.body) {
+      if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
+      const text = typeof this.body === 'string' ? this.body : N.bytesToString(this.body);
+      try {
+        parsed = JSON.parse(text);
+      } catch (e) {
+        throw new SyntaxError('cannot parse response body as JSON: ' + e.message);
+      }
+      this._j = parsed;
+      this._jb = this.body;
     }
     return selector === undefined ? parsed : walk(parsed, selector);
   }

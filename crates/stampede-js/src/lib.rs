@@ -15,6 +15,7 @@ mod error;
 mod loader;
 mod natives;
 mod runtime;
+mod stack;
 mod test_context;
 mod vu;
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use corosensei::stack::{DefaultStack, Stack};
+use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Value};
 use stampede_metrics::{builtin, MetricType};
@@ -16,11 +16,9 @@ use stampede_metrics::{builtin, MetricType};
 use crate::error::format_stack;
 use crate::natives;
 use crate::runtime::{drain_own_jobs, SharedRuntime, VuFrame};
+use crate::stack::VuStack;
 use crate::test_context::IterationJob;
 use crate::{JsError, JsErrorKind, WorkerCtx};
-
-/// Each VU's coroutine stack. Only the pages a VU touches become resident.
-const STACK_SIZE: usize = 512 * 1024;
 
 pub(crate) type IoFuture = Pin<Box<dyn Future<Output = Box<dyn Any>>>>;
 
@@ -235,7 +233,7 @@ impl VuState {
 
 /// A virtual user. Create it on the worker thread that will run it; it never moves.
 pub struct Vu {
-    co: Coroutine<Resume, Yield, (), DefaultStack>,
+    co: Coroutine<Resume, Yield, (), VuStack>,
     state: Rc<VuState>,
     finished: bool,
 }
@@ -243,7 +241,7 @@ pub struct Vu {
 impl Vu {
     /// Creates the VU; nothing runs until [`Vu::init`].
     pub fn new(id: u64, worker: Rc<WorkerCtx>) -> std::io::Result<Vu> {
-        let stack = DefaultStack::new(STACK_SIZE)?;
+        let stack = VuStack::new()?;
         let stack_limit = stack.limit().get();
         let js = worker
             .js()

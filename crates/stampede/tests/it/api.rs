@@ -215,3 +215,35 @@ fn duration_and_vus_flags_run_constant_vus() {
     assert!((1.95..2.5).contains(&took), "took {took}");
     assert_eq!(r.metric("vus_max", "value"), 3.0);
 }
+
+#[test]
+fn response_json_is_parsed_once_and_follows_the_body() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { vus: 1, iterations: 2 };
+export default function () {
+  const r = http.get(`${__ENV.BASE_URL}/get?a=1`);
+  const first = r.json();
+  first.added = 7;
+  check(r, {
+    // k6 caches the parse: a change to it shows in the next call
+    'cached parse': (x) => x.json().added === 7,
+    'selector': (x) => x.json('args.a') === '1' && x.json('added') === 7,
+  });
+  r.body = '{"replaced":[1,2,3]}';
+  check(r, { 'new body parsed again': (x) => x.json('replaced.#') === 3 && x.json().added === undefined });
+  r.body = 'not json';
+  let err = '';
+  try { r.json(); } catch (e) { err = `${e.name}: ${e.message}`; }
+  check(err, { 'bad body is a SyntaxError': (e) => e.startsWith('SyntaxError: cannot parse response body as JSON') });
+}
+"#,
+    );
+    let r = run(&s, &server.base_url(), &[]);
+    assert_eq!(r.code, 0, "stderr: {}\nstdout: {}", r.stderr, r.stdout);
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.stdout);
+    assert_eq!(r.metric("checks", "passes"), 8.0);
+}

@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{raw, run, script, target};
+use crate::support::{raw, run, run_env, script, target};
 
 #[test]
 fn setup_data_reaches_iterations_and_teardown_and_handle_summary_writes_files() {
@@ -306,6 +306,46 @@ export default function () {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.metric("iterations", "count"), 32.0);
     assert!(!r.stderr.contains("no RangeError"), "{}", r.stderr);
+}
+
+/// Past the kernel's map budget VU stacks share mappings without guard pages between them
+/// (`STAMPEDE_GUARDED_STACKS` lowers the budget): the JS stack limit still turns recursion,
+/// in JS and in JSON's natives, into a RangeError in each VU, and a warning says so.
+#[test]
+fn vus_without_guard_pages_still_stop_recursion() {
+    let s = script(
+        r#"
+export const options = { vus: 8, iterations: 32 };
+function down(n) { return down(n + 1) + 1; }
+function rangeError(f) {
+  try { f(); } catch (e) { if (e instanceof RangeError) return; throw e; }
+  throw new Error('no RangeError');
+}
+export default function () {
+  rangeError(() => down(0));
+  rangeError(() => JSON.parse('['.repeat(200000) + ']'.repeat(200000)));
+  let deep = {};
+  for (let i = 0; i < 200000; i++) deep = { d: deep };
+  rangeError(() => JSON.stringify(deep));
+}
+"#,
+    );
+    let r = run_env(
+        &s,
+        "http://127.0.0.1:9",
+        &["--workers", "1"],
+        &[("STAMPEDE_GUARDED_STACKS", "2")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.metric("iterations", "count"), 32.0);
+    assert!(
+        r.stderr
+            .contains("level=warning msg=\"more VUs than the kernel's memory-map limit"),
+        "{}",
+        r.stderr
+    );
+    // Any other exception (or no RangeError at all) is an iteration error.
+    assert!(!r.stderr.contains("level=error"), "{}", r.stderr);
 }
 
 /// Iterations that never wait for I/O still let the worker's other VUs run (each gets a turn

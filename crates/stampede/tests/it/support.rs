@@ -66,19 +66,26 @@ static MACHINE: RwLock<()> = RwLock::new(());
 /// Runs `stampede run` with `args` on the script, exporting the summary.
 pub fn run(s: &Script, base_url: &str, args: &[&str]) -> RunResult {
     let _shared = MACHINE.read().unwrap_or_else(|p| p.into_inner());
-    run_unlocked(s, base_url, args)
+    run_unlocked(s, base_url, args, &[])
+}
+
+/// Like [`run`], with these environment variables set for the process.
+pub fn run_env(s: &Script, base_url: &str, args: &[&str], env: &[(&str, &str)]) -> RunResult {
+    let _shared = MACHINE.read().unwrap_or_else(|p| p.into_inner());
+    run_unlocked(s, base_url, args, env)
 }
 
 /// Like [`run`], with no other run going on at the same time.
 pub fn run_alone(s: &Script, base_url: &str, args: &[&str]) -> RunResult {
     let _alone = MACHINE.write().unwrap_or_else(|p| p.into_inner());
-    run_unlocked(s, base_url, args)
+    run_unlocked(s, base_url, args, &[])
 }
 
-fn run_unlocked(s: &Script, base_url: &str, args: &[&str]) -> RunResult {
+fn run_unlocked(s: &Script, base_url: &str, args: &[&str], env: &[(&str, &str)]) -> RunResult {
     let export = s.dir.path().join("export.json");
     let out = Command::cargo_bin("stampede")
         .expect("binary")
+        .envs(env.iter().copied())
         .arg("run")
         .arg("-q")
         .arg("--summary-export")
