@@ -105,10 +105,13 @@ pub(crate) struct VuState {
 pub(crate) struct Interrupted;
 
 impl VuState {
-    /// Runs `fut` to completion on the worker's runtime, suspending this VU meanwhile.
-    pub(crate) fn block_on<T: 'static>(
+    /// Runs the future `make` returns to completion on the worker's runtime, suspending this
+    /// VU meanwhile. `make` runs when the worker first polls, on the worker's own stack: a
+    /// request's future is kilobytes, and every page a VU's stack has touched stays resident
+    /// for as long as the VU lives.
+    pub(crate) fn block_on<T: 'static, F: Future<Output = T> + 'static>(
         &self,
-        fut: impl Future<Output = T> + 'static,
+        make: impl FnOnce() -> F + 'static,
     ) -> Result<T, Interrupted> {
         let ptr = self.yielder.get();
         if ptr.is_null() || self.interrupted.get() {
@@ -117,9 +120,12 @@ impl VuState {
         // SAFETY: the pointer is set by this VU's coroutine body before any JS runs and stays
         // valid for the coroutine's whole life; natives only run inside that coroutine.
         let yielder = unsafe { &*ptr };
-        // Box the (large) future once, so the wrapper that erases its output type stays small.
-        let fut = Box::pin(fut);
-        let io: IoFuture = Box::pin(async move { Box::new(fut.await) as Box<dyn Any> });
+        // Only `make` is captured here; the future is built and boxed by the first poll, so the
+        // wrapper that erases its output type stays small.
+        let io: IoFuture = Box::pin(async move {
+            let fut = Box::pin(make());
+            Box::new(fut.await) as Box<dyn Any>
+        });
         self.js.leave(&self.frame);
         let resumed = yielder.suspend(Yield::Io(io));
         self.enter();
@@ -150,6 +156,19 @@ impl VuState {
         next
     }
 
+    /// Runs `f` on the worker thread's stack instead of this VU's. For stack-hungry Rust code
+    /// (URL parsing's IDNA step alone takes a 4 KiB page): every page of a VU's stack that
+    /// was touched once stays resident for the VU's life, the worker's stack is shared by all.
+    pub(crate) fn on_worker_stack<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let ptr = self.yielder.get();
+        if ptr.is_null() {
+            return f();
+        }
+        // SAFETY: as in `block_on`.
+        let yielder = unsafe { &*ptr };
+        yielder.on_parent_stack(f)
+    }
+
     /// Parses a URL, reusing the previous result when the script asks for the same one.
     pub(crate) fn parse_url(&self, s: &str) -> Result<url::Url, url::ParseError> {
         if let Some((src, url)) = self.last_url.borrow().as_ref() {
@@ -157,7 +176,7 @@ impl VuState {
                 return Ok(url.clone());
             }
         }
-        let url = url::Url::parse(s)?;
+        let url = self.on_worker_stack(|| url::Url::parse(s))?;
         *self.last_url.borrow_mut() = Some((s.to_string(), url.clone()));
         Ok(url)
     }
@@ -601,7 +620,7 @@ fn apply_scenario_env(ctx: &Ctx<'_>, env: &std::collections::BTreeMap<String, St
 fn wait_for_foreign_jobs(state: &VuState) -> Result<(), JsError> {
     let js = state.js.clone();
     state
-        .block_on(async move { js.drained.notified().await })
+        .block_on(move || async move { js.drained.notified().await })
         .map_err(|_| JsError::new(JsErrorKind::Interrupted, "test run was interrupted"))
 }
 
@@ -723,7 +742,7 @@ fn run_event_loop<'js>(
         }
         if wait > 0.0 {
             let d = std::time::Duration::from_secs_f64(wait / 1000.0);
-            if state.block_on(tokio::time::sleep(d)).is_err() {
+            if state.block_on(move || tokio::time::sleep(d)).is_err() {
                 return Err(JsError::new(
                     JsErrorKind::Interrupted,
                     "test run was interrupted",

@@ -310,8 +310,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let p = prepare(&ctx, &s, &o)?;
-                let fut = s.http.request(p.req.clone());
-                let r = s.block_on(fut).map_err(|_| interrupted(&ctx))?;
+                let (http, req) = (s.http.clone(), p.req.clone());
+                let r = s
+                    .block_on(move || http.request(req))
+                    .map_err(|_| interrupted(&ctx))?;
                 finish(&ctx, &s, &p, r)
             },
         )?,
@@ -333,12 +335,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 for o in list.iter::<Array<'js>>() {
                     prepared.push(prepare(&ctx, &s, &o?)?);
                 }
-                let futs: Vec<_> = prepared
-                    .iter()
-                    .map(|p| s.http.request(p.req.clone()))
-                    .collect();
+                let http = s.http.clone();
+                let reqs: Vec<_> = prepared.iter().map(|p| p.req.clone()).collect();
                 let results = s
-                    .block_on(futures_util::future::join_all(futs))
+                    .block_on(move || {
+                        futures_util::future::join_all(reqs.into_iter().map(|r| http.request(r)))
+                    })
                     .map_err(|_| interrupted(&ctx))?;
                 let out = Array::new(ctx.clone())?;
                 for (i, (p, r)) in prepared.iter().zip(results).enumerate() {

@@ -72,7 +72,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
                 return Ok(());
             }
             let d = Duration::from_secs_f64(secs);
-            s.block_on(tokio::time::sleep(d))
+            s.block_on(move || tokio::time::sleep(d))
                 .map_err(|_| interrupted(&ctx))
         })?,
     )?;

@@ -116,7 +116,7 @@ fn with_stream<'js, T: 'static, F, Fut>(
     f: F,
 ) -> Result<T>
 where
-    F: FnOnce(Ws) -> Fut,
+    F: FnOnce(Ws) -> Fut + 'static,
     Fut: std::future::Future<Output = (Ws, T)> + 'static,
 {
     let stream = conns
@@ -125,7 +125,9 @@ where
         .and_then(|c| c.as_mut())
         .and_then(|c| c.stream.take())
         .ok_or_else(|| throw(ctx, "the WebSocket is closed"))?;
-    let (stream, out) = s.block_on(f(stream)).map_err(|_| interrupted(ctx))?;
+    let (stream, out) = s
+        .block_on(move || f(stream))
+        .map_err(|_| interrupted(ctx))?;
     if let Some(Some(c)) = conns.borrow_mut().get_mut(id) {
         c.stream = Some(stream);
     }
@@ -172,7 +174,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 let started = Instant::now();
                 let insecure = s.worker.test.http.insecure_skip_tls_verify;
                 let result = s
-                    .block_on(open(url, headers, insecure))
+                    .block_on(move || open(url, headers, insecure))
                     .map_err(|_| interrupted(&ctx))?;
                 let connecting = started.elapsed().as_secs_f64() * 1000.0;
                 let out = Array::new(ctx.clone())?;
