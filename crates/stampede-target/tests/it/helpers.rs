@@ -54,6 +54,10 @@ async fn delay_sleeps_within_tolerance() {
         "{took:?}"
     );
     assert_eq!(s.stats().route("POST /delay/{ms}"), 1);
+    // A zero delay answers at once (a timerfd set to zero would never fire).
+    let start = Instant::now();
+    assert_eq!(get(s.addr(), "/delay/0").await.status, 200);
+    assert!(start.elapsed() < Duration::from_secs(2));
     assert_eq!(get(s.addr(), "/delay/abc").await.status, 400);
     assert_eq!(get(s.addr(), "/delay/999999999").await.status, 400);
 }
