@@ -1,5 +1,6 @@
 // The `k6/crypto` module: hashes and HMAC.
 const N = globalThis.__stampede_native;
+N.load('codec');
 
 function hash(algo) { return (input, enc) => N.hash(algo, input, enc || 'hex'); }
 

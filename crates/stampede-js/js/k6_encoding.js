@@ -1,5 +1,6 @@
 // The `k6/encoding` module.
 const N = globalThis.__stampede_native;
+N.load('codec');
 
 export function b64encode(input, encoding) {
   return N.b64encode(typeof input === 'string' ? input : input, encoding || 'std');

@@ -1,5 +1,6 @@
 // The `k6/execution` module: live views of the VU, scenario and instance state.
 const N = globalThis.__stampede_native;
+N.load('exec');
 
 const tagsProxy = new Proxy({}, {
   get(_, k) { return N.vuTagGet(String(k)); },

@@ -1,6 +1,7 @@
 // The `k6/http` module: argument handling and the Response class in JS; the request itself,
 // its timings and its metrics in Rust.
 const N = globalThis.__stampede_native;
+N.load('http');
 
 function encodeForm(obj) {
   return Object.keys(obj)

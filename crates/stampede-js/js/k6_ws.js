@@ -1,6 +1,7 @@
 // The `k6/ws` module: `connect()` blocks the VU and runs the socket's event loop until it closes.
 // Events come from the native side one at a time (`wsNext`), which also wakes up for timers.
 const N = globalThis.__stampede_native;
+N.load('ws');
 
 class Socket {
   constructor(id) {

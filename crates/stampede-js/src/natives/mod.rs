@@ -119,11 +119,43 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
         })?,
     )?;
 
-    http::install(ctx, &n, state)?;
+    let epoch = std::time::Instant::now();
+    n.set(
+        "nowMs",
+        Function::new(ctx.clone(), move || epoch.elapsed().as_secs_f64() * 1000.0)?,
+    )?;
+
     metrics::install(ctx, &n, state)?;
-    exec::install(ctx, &n, state)?;
-    codec::install(ctx, &n)?;
-    ws::install(ctx, &n, state)?;
+    // The natives of the other modules are installed when a module asks for them (every
+    // native is an object in each VU's context: ~200 bytes a VU for each one never used).
+    let s = state.clone();
+    n.set(
+        "load",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, group: String| -> Result<()> {
+                let bit = match group.as_str() {
+                    "http" => 1,
+                    "exec" => 2,
+                    "codec" => 4,
+                    "ws" => 8,
+                    other => return Err(throw(&ctx, format!("no native group {other:?}"))),
+                };
+                if s.native_groups.get() & bit != 0 {
+                    return Ok(());
+                }
+                let n: Object<'js> = ctx.globals().get("__stampede_native")?;
+                match bit {
+                    1 => http::install(&ctx, &n, &s)?,
+                    2 => exec::install(&ctx, &n, &s)?,
+                    4 => codec::install(&ctx, &n)?,
+                    _ => ws::install(&ctx, &n, &s)?,
+                }
+                s.native_groups.set(s.native_groups.get() | bit);
+                Ok(())
+            },
+        )?,
+    )?;
 
     globals.set("__stampede_native", n)?;
 

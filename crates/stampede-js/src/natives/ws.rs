@@ -136,12 +136,6 @@ where
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
     let conns: Conns = Rc::new(RefCell::new(Vec::new()));
-    let epoch = Instant::now();
-    n.set(
-        "nowMs",
-        Function::new(ctx.clone(), move || epoch.elapsed().as_secs_f64() * 1000.0)?,
-    )?;
-
     let (s, c) = (state.clone(), conns.clone());
     n.set(
         "wsConnect",
