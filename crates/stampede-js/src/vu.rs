@@ -529,10 +529,18 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
         // Values saved outside the context must go before it does.
         state.response_factory.borrow_mut().take();
     }
+    debug_memory(state);
+    drop(context);
+}
+
+/// Diagnostic for the per-VU memory work (`STAMPEDE_DEBUG_VU_MEMORY=<VU id>`): what the
+/// worker's runtime holds when this VU exits (all of its VUs' contexts). Not inlined: every
+/// byte of `vu_main`'s frame is a byte deeper for each iteration on every VU's stack.
+#[inline(never)]
+#[cold]
+fn debug_memory(state: &VuState) {
     let debug_vu = std::env::var("STAMPEDE_DEBUG_VU_MEMORY").ok();
     if debug_vu.and_then(|v| v.parse::<u64>().ok()) == Some(state.id) {
-        // Diagnostic for the per-VU memory work (`STAMPEDE_DEBUG_VU_MEMORY=<VU id>`): what
-        // the worker's runtime holds when this VU exits (all of its VUs' contexts).
         let u = state.js.rt.memory_usage();
         eprintln!(
             "worker runtime at VU {}'s exit: malloc {} B in {} blocks; objects {} ({} B), functions {} ({} B code), atoms {} ({} B), strings {} ({} B), shapes {} ({} B), props {} ({} B)",
@@ -540,7 +548,6 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
             u.atom_count, u.atom_size, u.str_count, u.str_size, u.shape_count, u.shape_size, u.prop_count, u.prop_size
         );
     }
-    drop(context);
 }
 
 /// Runs the init context, then serves commands until told to stop.
@@ -666,6 +673,8 @@ fn settle<'js>(
 }
 
 /// Evaluates the entry script; returns its module namespace.
+// Not inlined into `serve`, whose frame stays on the stack under every iteration.
+#[inline(never)]
 fn init_context<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<Object<'js>, JsError> {
     natives::install(ctx, state).map_err(|e| js_error(ctx, e))?;
     let test = &state.worker.test;
@@ -722,6 +731,7 @@ fn call_fn<'js>(
 
 /// The VU's event loop: runs promise jobs and due timers until the returned value has settled
 /// (if it is a promise) and no timer is left, as k6 ends an iteration when its loop is empty.
+#[inline(never)]
 fn run_event_loop<'js>(
     ctx: &Ctx<'js>,
     state: &VuState,
@@ -786,6 +796,7 @@ pub(crate) fn js_error(ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
     caught_error(CaughtError::from_error(ctx, e))
 }
 
+#[inline(never)]
 pub(crate) fn caught_error(e: CaughtError<'_>) -> JsError {
     match e {
         CaughtError::Exception(ex) => {
@@ -836,6 +847,7 @@ pub(crate) fn caught_error(e: CaughtError<'_>) -> JsError {
 }
 
 /// The init context's result as [`InitInfo`], read from the namespace.
+#[inline(never)]
 pub(crate) fn init_info<'js>(ctx: &Ctx<'js>, ns: &Object<'js>) -> Result<InitInfo, JsError> {
     let exports: Vec<String> = ns.keys::<String>().filter_map(Result::ok).collect();
     let options = match ns.get::<_, Value<'js>>("options") {

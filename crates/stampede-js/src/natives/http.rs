@@ -271,6 +271,7 @@ fn make_response<'js>(
     factory.call_arg(args)
 }
 
+#[inline(never)]
 fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result<Value<'js>> {
     let expected = match &p.callback {
         Some(cb) => cb.clone(),
