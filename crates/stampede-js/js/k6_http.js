@@ -111,19 +111,20 @@ function parseSetCookie(line) {
 }
 
 export class Response {
-  get status_text() { return this._m[0]; }
-  get proto() { return this._m[1]; }
-  get url() { return this._m[2]; }
-  get remote_ip() { return this._m[3]; }
-  get remote_port() { return this._m[4]; }
-  get error() { return this._m[5]; }
-  get error_code() { return this._m[6]; }
+  // Everything but `status` and `body` waits in `_n` (a native ResponseMeta) until read.
+  get status_text() { return this._n.field(0); }
+  get proto() { return this._n.field(1); }
+  get url() { return this._n.field(2); }
+  get remote_ip() { return this._n.field(3); }
+  get remote_port() { return this._n.field(4); }
+  get error() { return this._n.field(5); }
+  get error_code() { return this._n.field(6); }
   get timings() {
     if (this._t === undefined) {
-      const m = this._m;
+      const m = this._n.timings();
       this._t = {
-        blocked: m[7], looking_up: 0, connecting: m[8], tls_handshaking: m[9], sending: m[10],
-        waiting: m[11], receiving: m[12], duration: m[13],
+        blocked: m[0], looking_up: 0, connecting: m[1], tls_handshaking: m[2], sending: m[3],
+        waiting: m[4], receiving: m[5], duration: m[6],
       };
     }
     return this._t;
@@ -140,7 +141,7 @@ export class Response {
   get headers() {
     if (this._headers === undefined) {
       const h = {};
-      const block = this._h;
+      const block = this._n.field(7);
       if (block) {
         for (const line of block.split('\n')) {
           const i = line.indexOf(': ');
@@ -154,8 +155,9 @@ export class Response {
   get cookies() {
     if (this._cookies === undefined) {
       const out = {};
-      if (this._c) {
-        for (const line of this._c.split('\n')) {
+      const lines = this._n.field(8);
+      if (lines) {
+        for (const line of lines.split('\n')) {
           const c = parseSetCookie(line);
           (out[c.name] = out[c.name] || []).push(c);
         }
@@ -194,31 +196,21 @@ export class Response {
   }
 }
 
-// Called by the native side with the response as positional arguments: no intermediate
-// object, and the property names below are compiled into the bytecode. Only `status` and
-// `body` become own properties at once; the rest wait in one array (`_m`) behind getters, as
-// adding a property is the costly part of building an object and most scripts read few fields.
-N.setResponseFactory(function (status, status_text, proto, url, remote_ip, remote_port, error, error_code,
-  headers, body, blocked, connecting, tls, sending, waiting, receiving, duration, cookies, doThrow) {
+// Called by the native side for each response: only `status`, `body`, the native rest (`_n`)
+// and the request (`_req`, for `res.request`) become own properties, as adding a property is
+// the costly part of building an object and most scripts read few fields.
+N.setResponseFactory(function (status, body, meta, req, doThrow) {
   const r = new Response();
   r.status = status;
   r.body = body;
-  r._m = [status_text, proto, url, remote_ip, remote_port, error, error_code,
-    blocked, connecting, tls, sending, waiting, receiving, duration];
-  r._h = headers;
-  r._c = cookies;
-  if (doThrow) throw new Error(error);
+  r._n = meta;
+  r._req = req;
+  if (doThrow) throw new Error(meta.field(5));
   return r;
 });
 
-function finish(r, req) {
-  r._req = req;
-  return r;
-}
-
 export function request(method, url, body, params) {
-  const req = prepare(method, url, body, params);
-  return finish(N.request(req), req);
+  return N.request(prepare(method, url, body, params));
 }
 
 // Runs the request now and settles with its response (the VU is single-threaded: requests
@@ -236,8 +228,7 @@ export function asyncRequest(method, url, body, params) {
 export function get(url, params) {
   if (params === undefined && typeof url === 'string') {
     // The common case, without building the full request array.
-    const req = ['GET', url];
-    return finish(N.request(req), req);
+    return N.request(['GET', url]);
   }
   return request('GET', url, null, params);
 }
@@ -256,15 +247,13 @@ function batchItem(item) {
 
 export function batch(requests) {
   if (Array.isArray(requests)) {
-    const reqs = requests.map(batchItem);
-    const raws = N.batch(reqs);
-    return raws.map((raw, i) => finish(raw, reqs[i]));
+    return N.batch(requests.map(batchItem));
   }
   const keys = Object.keys(requests);
   const reqs = keys.map((k) => batchItem(requests[k]));
   const raws = N.batch(reqs);
   const out = {};
-  keys.forEach((k, i) => { out[k] = finish(raws[i], reqs[i]); });
+  keys.forEach((k, i) => { out[k] = raws[i]; });
   return out;
 }
 

@@ -211,13 +211,73 @@ fn emit_hop(
         .set(s.bytes_received.get() + hop.bytes_received);
 }
 
-/// Builds the script's `Response` by calling the factory `k6_http.js` registered with the
-/// response as positional arguments: no intermediate object, no property names interned here.
+/// The parts of a response a script reads only on demand, through the getters of
+/// `k6_http.js`'s `Response` (`status_text`, `url`, `headers`, `timings`...). They stay in Rust
+/// until read: most scripts look at `status` and `body` and nothing else, and building every
+/// field as a JS value for each response was a good part of a request's CPU.
+#[derive(rquickjs::class::Trace, rquickjs::JsLifetime)]
+#[rquickjs::class(rename = "ResponseMeta")]
+pub(crate) struct ResponseMeta {
+    /// The response without its body (the body is an own property of the JS object) and hops.
+    #[qjs(skip_trace)]
+    r: Response,
+    /// blocked, connecting, tls_handshaking, sending, waiting, receiving, duration (ms).
+    #[qjs(skip_trace)]
+    timings: [f64; 7],
+}
+
+#[rquickjs::methods]
+impl ResponseMeta {
+    /// 0 status_text, 1 proto, 2 url, 3 remote_ip, 4 remote_port, 5 error, 6 error_code,
+    /// 7 the headers as `Name: value` lines, 8 the `Set-Cookie` values as lines.
+    pub fn field<'js>(&self, ctx: Ctx<'js>, i: u32) -> Result<Value<'js>> {
+        let r = &self.r;
+        let text = |t: &str| rquickjs::String::from_str(ctx.clone(), t).map(|s| s.into_value());
+        match i {
+            0 => text(&r.status_text),
+            1 => text(r.proto),
+            2 => text(r.url.as_str()),
+            3 => text(&r.remote_ip),
+            4 => Ok(Value::new_int(ctx.clone(), i32::from(r.remote_port))),
+            5 => text(r.error.as_deref().unwrap_or("")),
+            6 => Ok(Value::new_number(ctx.clone(), f64::from(r.error_code))),
+            7 => {
+                let mut block = String::with_capacity(
+                    r.headers.iter().map(|(k, v)| k.len() + v.len() + 3).sum(),
+                );
+                for (k, v) in &r.headers {
+                    if !block.is_empty() {
+                        block.push('\n');
+                    }
+                    block.push_str(k);
+                    block.push_str(": ");
+                    block.push_str(v);
+                }
+                text(&block)
+            }
+            8 => text(&r.set_cookies.join("\n")),
+            _ => Ok(Value::new_undefined(ctx.clone())),
+        }
+    }
+
+    /// The final round trip's timings, in the order of the `timings` field.
+    pub fn timings<'js>(&self, ctx: Ctx<'js>) -> Result<Array<'js>> {
+        let a = Array::new(ctx)?;
+        for (i, t) in self.timings.iter().enumerate() {
+            a.set(i, *t)?;
+        }
+        Ok(a)
+    }
+}
+
+/// Builds the script's `Response`: the factory `k6_http.js` registered gets `status`, `body`,
+/// the [`ResponseMeta`] with everything else, and the request array (for `res.request`).
 fn make_response<'js>(
     ctx: &Ctx<'js>,
     s: &VuState,
     p: &Prepared,
-    r: Response,
+    req: Value<'js>,
+    mut r: Response,
 ) -> Result<Value<'js>> {
     let factory = s
         .response_factory
@@ -225,26 +285,6 @@ fn make_response<'js>(
         .clone()
         .ok_or_else(|| throw(ctx, "k6/http is not initialized"))?
         .restore(ctx)?;
-    let mut args = Args::new(ctx.clone(), 19);
-    args.push_arg(r.status)?;
-    args.push_arg(r.status_text.as_str())?;
-    args.push_arg(r.proto)?;
-    args.push_arg(r.url.as_str())?;
-    args.push_arg(r.remote_ip.as_str())?;
-    args.push_arg(r.remote_port)?;
-    args.push_arg(r.error.as_deref().unwrap_or(""))?;
-    args.push_arg(r.error_code)?;
-    let mut headers =
-        String::with_capacity(r.headers.iter().map(|(k, v)| k.len() + v.len() + 3).sum());
-    for (k, v) in &r.headers {
-        if !headers.is_empty() {
-            headers.push('\n');
-        }
-        headers.push_str(k);
-        headers.push_str(": ");
-        headers.push_str(v);
-    }
-    args.push_arg(headers)?;
     let body: Value<'js> = match p.mode {
         BodyMode::None => Value::new_null(ctx.clone()),
         _ if r.status == 0 && r.body.is_empty() => Value::new_null(ctx.clone()),
@@ -253,9 +293,8 @@ fn make_response<'js>(
             rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&r.body))?.into_value()
         }
     };
-    args.push_arg(body)?;
     let t = r.hops.last().map(|h| h.timings).unwrap_or_default();
-    for d in [
+    let timings = [
         t.blocked,
         t.connecting,
         t.tls_handshaking,
@@ -263,16 +302,30 @@ fn make_response<'js>(
         t.waiting,
         t.receiving,
         t.duration,
-    ] {
-        args.push_arg(d.as_secs_f64() * 1000.0)?;
-    }
-    args.push_arg(r.set_cookies.join("\n"))?;
-    args.push_arg(r.error.is_some() && s.worker.test.settings.throw)?;
+    ]
+    .map(|d| d.as_secs_f64() * 1000.0);
+    let status = r.status;
+    let do_throw = r.error.is_some() && s.worker.test.settings.throw;
+    r.body = bytes::Bytes::new();
+    r.hops = Vec::new();
+    let meta = rquickjs::Class::instance(ctx.clone(), ResponseMeta { r, timings })?;
+    let mut args = Args::new(ctx.clone(), 5);
+    args.push_arg(status)?;
+    args.push_arg(body)?;
+    args.push_arg(meta)?;
+    args.push_arg(req)?;
+    args.push_arg(do_throw)?;
     factory.call_arg(args)
 }
 
 #[inline(never)]
-fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result<Value<'js>> {
+fn finish<'js>(
+    ctx: &Ctx<'js>,
+    s: &VuState,
+    p: &Prepared,
+    req: Value<'js>,
+    r: Response,
+) -> Result<Value<'js>> {
     let expected = match &p.callback {
         Some(cb) => cb.clone(),
         None => s.expected.borrow().clone(),
@@ -289,7 +342,7 @@ fn finish<'js>(ctx: &Ctx<'js>, s: &VuState, p: &Prepared, r: Response) -> Result
             );
         }
     }
-    make_response(ctx, s, p, r)
+    make_response(ctx, s, p, req, r)
 }
 
 /// A URL for the cookie-jar calls, or a JS error naming it.
@@ -315,7 +368,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 let r = s
                     .block_on(move || http.request(req))
                     .map_err(|_| interrupted(&ctx))?;
-                finish(&ctx, &s, &p, r)
+                finish(&ctx, &s, &p, o.into_value(), r)
             },
         )?,
     )?;
@@ -333,8 +386,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let mut prepared = Vec::with_capacity(list.len());
+                let mut arrays = Vec::with_capacity(list.len());
                 for o in list.iter::<Array<'js>>() {
-                    prepared.push(prepare(&ctx, &s, &o?)?);
+                    let o = o?;
+                    prepared.push(prepare(&ctx, &s, &o)?);
+                    arrays.push(o);
                 }
                 let http = s.http.clone();
                 let reqs: Vec<_> = prepared.iter().map(|p| p.req.clone()).collect();
@@ -344,8 +400,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     })
                     .map_err(|_| interrupted(&ctx))?;
                 let out = Array::new(ctx.clone())?;
-                for (i, (p, r)) in prepared.iter().zip(results).enumerate() {
-                    out.set(i, finish(&ctx, &s, p, r)?)?;
+                for (i, ((p, o), r)) in prepared.iter().zip(arrays).zip(results).enumerate() {
+                    out.set(i, finish(&ctx, &s, p, o.into_value(), r)?)?;
                 }
                 Ok(out)
             },
