@@ -196,18 +196,10 @@ export class Response {
   }
 }
 
-// Called by the native side for each response: only `status`, `body`, the native rest (`_n`)
-// and the request (`_req`, for `res.request`) become own properties, as adding a property is
-// the costly part of building an object and most scripts read few fields.
-N.setResponseFactory(function (status, body, meta, req, doThrow) {
-  const r = new Response();
-  r.status = status;
-  r.body = body;
-  r._n = meta;
-  r._req = req;
-  if (doThrow) throw new Error(meta.field(5));
-  return r;
-});
+// Responses are made natively with this prototype: own properties `status`, `body`, `_n` (the
+// native rest, read by the getters above) and `_req` (for `res.request`) only, as adding a
+// property is the costly part of building an object and most scripts read few fields.
+N.setResponsePrototype(Response.prototype);
 
 export function request(method, url, body, params) {
   return N.request(prepare(method, url, body, params));

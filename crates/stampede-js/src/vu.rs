@@ -92,8 +92,9 @@ pub(crate) struct VuState {
     pub timers_pending: Cell<usize>,
     /// The last URL parsed, as most iterations request the same URLs again.
     last_url: RefCell<Option<(String, url::Url)>>,
-    /// `k6/http`'s Response factory; dropped before the context is.
-    pub response_factory: RefCell<Option<rquickjs::Persistent<Function<'static>>>>,
+    /// `k6/http`'s `Response.prototype` and the atoms of the response's own properties (see
+    /// `natives::http::make_response`); released before the context is.
+    pub(crate) response_shape: RefCell<Option<crate::natives::ResponseShape>>,
     /// The groups of natives installed so far (bits, see `natives::install`).
     pub(crate) native_groups: Cell<u8>,
     /// The worker's runtime, shared with its other VUs.
@@ -285,7 +286,7 @@ impl Vu {
             interrupted: Rc::new(Cell::new(false)),
             deadline: Rc::new(Cell::new(None)),
             setup_data: RefCell::new(None),
-            response_factory: RefCell::new(None),
+            response_shape: RefCell::new(None),
             last_url: RefCell::new(None),
             timers_pending: Cell::new(0),
             native_groups: Cell::new(0),
@@ -527,7 +528,9 @@ fn vu_main(state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
         let ctx = unsafe { Ctx::from_raw(context.as_raw()) };
         serve(&ctx, state, y);
         // Values saved outside the context must go before it does.
-        state.response_factory.borrow_mut().take();
+        if let Some(shape) = state.response_shape.borrow_mut().take() {
+            shape.release(&ctx);
+        }
     }
     debug_memory(state);
     drop(context);

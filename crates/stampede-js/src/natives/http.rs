@@ -4,8 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use rquickjs::function::Args;
-use rquickjs::{Array, ArrayBuffer, Ctx, FromJs, Function, Object, Persistent, Result, Value};
+use rquickjs::{qjs, Array, ArrayBuffer, Ctx, FromJs, Function, Object, Persistent, Result, Value};
 use stampede_http::{Hop, Request, Response};
 use stampede_metrics::{builtin, MetricType};
 
@@ -270,8 +269,42 @@ impl ResponseMeta {
     }
 }
 
-/// Builds the script's `Response`: the factory `k6_http.js` registered gets `status`, `body`,
-/// the [`ResponseMeta`] with everything else, and the request array (for `res.request`).
+/// What a response object is made of: `k6_http.js`'s `Response.prototype` and the atoms of
+/// the four own properties every response gets.
+pub(crate) struct ResponseShape {
+    proto: Persistent<Object<'static>>,
+    /// `status`, `body`, `_n`, `_req`: interned once, not per response.
+    atoms: [qjs::JSAtom; 4],
+}
+
+impl ResponseShape {
+    fn new<'js>(ctx: &Ctx<'js>, proto: Object<'js>) -> Self {
+        let atoms = ["status", "body", "_n", "_req"].map(|name| {
+            // SAFETY: a valid context on this thread; the atom is freed by `release`.
+            unsafe {
+                qjs::JS_NewAtomLen(ctx.as_raw().as_ptr(), name.as_ptr().cast(), name.len() as _)
+            }
+        });
+        ResponseShape {
+            proto: Persistent::save(ctx, proto),
+            atoms,
+        }
+    }
+
+    /// Gives the atoms back; call before the context goes.
+    pub(crate) fn release(self, ctx: &Ctx<'_>) {
+        for atom in self.atoms {
+            // SAFETY: each atom was created by `new` in this runtime and is freed once.
+            unsafe { qjs::JS_FreeAtom(ctx.as_raw().as_ptr(), atom) };
+        }
+    }
+}
+
+/// Builds the script's `Response` natively: an object with `Response.prototype` and the own
+/// data properties `status`, `body`, `_n` (the [`ResponseMeta`] with everything else) and
+/// `_req` (the request array, for `res.request`). Defining them directly skips what a JS
+/// assignment does first: look along the prototype chain, which holds all the getters, for a
+/// setter.
 fn make_response<'js>(
     ctx: &Ctx<'js>,
     s: &VuState,
@@ -279,12 +312,16 @@ fn make_response<'js>(
     req: Value<'js>,
     mut r: Response,
 ) -> Result<Value<'js>> {
-    let factory = s
-        .response_factory
-        .borrow()
-        .clone()
-        .ok_or_else(|| throw(ctx, "k6/http is not initialized"))?
-        .restore(ctx)?;
+    if r.error.is_some() && s.worker.test.settings.throw {
+        return Err(throw(ctx, r.error.as_deref().unwrap_or_default()));
+    }
+    let (proto, atoms) = {
+        let shape = s.response_shape.borrow();
+        let shape = shape
+            .as_ref()
+            .ok_or_else(|| throw(ctx, "k6/http is not initialized"))?;
+        (shape.proto.clone().restore(ctx)?, shape.atoms)
+    };
     let body: Value<'js> = match p.mode {
         BodyMode::None => Value::new_null(ctx.clone()),
         _ if r.status == 0 && r.body.is_empty() => Value::new_null(ctx.clone()),
@@ -304,18 +341,36 @@ fn make_response<'js>(
         t.duration,
     ]
     .map(|d| d.as_secs_f64() * 1000.0);
-    let status = r.status;
-    let do_throw = r.error.is_some() && s.worker.test.settings.throw;
+    let status = Value::new_int(ctx.clone(), i32::from(r.status));
     r.body = bytes::Bytes::new();
     r.hops = Vec::new();
-    let meta = rquickjs::Class::instance(ctx.clone(), ResponseMeta { r, timings })?;
-    let mut args = Args::new(ctx.clone(), 5);
-    args.push_arg(status)?;
-    args.push_arg(body)?;
-    args.push_arg(meta)?;
-    args.push_arg(req)?;
-    args.push_arg(do_throw)?;
-    factory.call_arg(args)
+    let meta = rquickjs::Class::instance(ctx.clone(), ResponseMeta { r, timings })?.into_value();
+    let c = ctx.as_raw().as_ptr();
+    // SAFETY: every value belongs to this context; JS_NewObjectProto returns an owned value
+    // (or an exception), and JS_DefinePropertyValue takes ownership of the value it is given,
+    // so each is duplicated from a value that is still dropped normally here.
+    unsafe {
+        let obj = qjs::JS_NewObjectProto(c, proto.as_raw());
+        if qjs::JS_IsException(obj) {
+            // Pending in the context: the caller's catch sees it.
+            return Err(rquickjs::Error::Exception);
+        }
+        let obj = Value::from_raw(ctx.clone(), obj);
+        for (atom, v) in atoms.into_iter().zip([&status, &body, &meta, &req]) {
+            let flags = (qjs::JS_PROP_C_W_E | qjs::JS_PROP_THROW) as _;
+            if qjs::JS_DefinePropertyValue(
+                c,
+                obj.as_raw(),
+                atom,
+                qjs::JS_DupValue(c, v.as_raw()),
+                flags,
+            ) < 0
+            {
+                return Err(rquickjs::Error::Exception);
+            }
+        }
+        Ok(obj)
+    }
 }
 
 #[inline(never)]
@@ -410,9 +465,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
 
     let s = state.clone();
     n.set(
-        "setResponseFactory",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, f: Function<'js>| {
-            *s.response_factory.borrow_mut() = Some(Persistent::save(&ctx, f));
+        "setResponsePrototype",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, proto: Object<'js>| {
+            let shape = ResponseShape::new(&ctx, proto);
+            if let Some(old) = s.response_shape.borrow_mut().replace(shape) {
+                old.release(&ctx);
+            }
         })?,
     )?;
 

@@ -8,6 +8,8 @@ mod http;
 mod metrics;
 mod ws;
 
+pub(crate) use http::ResponseShape;
+
 use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
