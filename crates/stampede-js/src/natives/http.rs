@@ -76,12 +76,14 @@ fn item<'js, T: FromJs<'js>>(a: &Array<'js>, len: usize, i: usize) -> Result<T> 
 
 fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared> {
     let len = a.len();
-    let method: String = item(a, len, 0)?;
-    let url_s: String = item(a, len, 1)?;
+    // Borrowed: QuickJS hands out ASCII strings without a copy.
+    let method: rquickjs::CString<'js> = item(a, len, 0)?;
+    let url_s: rquickjs::CString<'js> = item(a, len, 1)?;
+    let (method, url_s) = (method.as_str(), url_s.as_str());
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| throw(ctx, format!("invalid HTTP method {method:?}")))?;
     let url = s
-        .parse_url(&url_s)
+        .parse_url(url_s)
         .map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
     let body: Value<'js> = item(a, len, 2)?;
     let body = if body.is_undefined() || body.is_null() {

@@ -24,7 +24,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         "checkResult",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>, name: String, ok: bool, tags: Option<Object<'js>>| -> Result<()> {
+            move |ctx: Ctx<'js>,
+                  name: rquickjs::CString<'js>,
+                  ok: bool,
+                  tags: Option<Object<'js>>|
+                  -> Result<()> {
                 if s.in_init.get() {
                     return Err(throw(&ctx, "check() is not available in the init context"));
                 }
@@ -33,6 +37,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
+                // Borrowed: QuickJS hands out ASCII strings without a copy.
                 pairs.push(("check", name.as_str()));
                 s.emit(
                     builtin::CHECKS,
