@@ -247,3 +247,26 @@ export default function () {
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.stdout);
     assert_eq!(r.metric("checks", "passes"), 8.0);
 }
+
+/// `throw: true` turns a failed request into an exception (built natively with the response).
+#[test]
+fn throw_option_raises_failed_requests() {
+    let s = script(
+        r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { throw: true, vus: 1, iterations: 1 };
+export default function () {
+  let msg = '';
+  try { http.get('http://127.0.0.1:9/'); } catch (e) { msg = String(e.message); }
+  check(msg, { 'refused request threw': (m) => m.includes('connection refused') });
+  check(http.get(`${__ENV.BASE_URL}/get`), { 'a good request still answers': (r) => r.status === 200 });
+}
+"#,
+    );
+    let server = target();
+    let r = run(&s, &server.base_url(), &[]);
+    assert_eq!(r.code, 0, "stderr: {}\nstdout: {}", r.stderr, r.stdout);
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.stderr);
+    assert_eq!(r.metric("checks", "passes"), 2.0);
+}
