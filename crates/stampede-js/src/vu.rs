@@ -117,23 +117,16 @@ impl VuState {
         &self,
         make: impl FnOnce() -> F + 'static,
     ) -> Result<T, Interrupted> {
-        let ptr = self.yielder.get();
-        if ptr.is_null() || self.interrupted.get() {
+        let Some(yielder) = self.yielder().filter(|_| !self.interrupted.get()) else {
             return Err(Interrupted);
-        }
-        // SAFETY: the pointer is set by this VU's coroutine body before any JS runs and stays
-        // valid for the coroutine's whole life; natives only run inside that coroutine.
-        let yielder = unsafe { &*ptr };
+        };
         // Only `make` is captured here; the future is built and boxed by the first poll, so the
         // wrapper that erases its output type stays small.
         let io: IoFuture = Box::pin(async move {
             let fut = Box::pin(make());
             Box::new(fut.await) as Box<dyn Any>
         });
-        self.js.leave(&self.frame);
-        let resumed = yielder.suspend(Yield::Io(io));
-        self.enter();
-        match resumed {
+        match self.suspend(yielder, Yield::Io(io)) {
             Resume::Io(out) => out.downcast::<T>().map(|b| *b).map_err(|_| Interrupted),
             Resume::Interrupted | Resume::Cmd(_) => {
                 self.interrupted.set(true);
@@ -152,25 +145,36 @@ impl VuState {
         );
     }
 
-    /// Suspends with `reply` until the next command, then enters the runtime again.
-    fn reply(&self, y: &Yielder<Resume, Yield>, reply: Reply) -> Resume {
+    /// This VU's yielder while its coroutine body runs (natives only run inside it).
+    fn yielder(&self) -> Option<&Yielder<Resume, Yield>> {
+        let ptr = self.yielder.get();
+        // SAFETY: the pointer is set by this VU's coroutine body before any JS runs and stays
+        // valid until the body returns, when it is reset to null.
+        (!ptr.is_null()).then(|| unsafe { &*ptr })
+    }
+
+    /// Suspends the coroutine with `out`: saves this VU's place in the shared runtime first
+    /// and takes it back on resuming.
+    fn suspend(&self, y: &Yielder<Resume, Yield>, out: Yield) -> Resume {
         self.js.leave(&self.frame);
-        let next = y.suspend(Yield::Ready(reply));
+        let resumed = y.suspend(out);
         self.enter();
-        next
+        resumed
+    }
+
+    /// Suspends with `reply` until the next command.
+    fn reply(&self, y: &Yielder<Resume, Yield>, reply: Reply) -> Resume {
+        self.suspend(y, Yield::Ready(reply))
     }
 
     /// Runs `f` on the worker thread's stack instead of this VU's. For stack-hungry Rust code
     /// (URL parsing's IDNA step alone takes a 4 KiB page): every page of a VU's stack that
     /// was touched once stays resident for the VU's life, the worker's stack is shared by all.
     pub(crate) fn on_worker_stack<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        let ptr = self.yielder.get();
-        if ptr.is_null() {
-            return f();
+        match self.yielder() {
+            Some(y) => y.on_parent_stack(f),
+            None => f(),
         }
-        // SAFETY: as in `block_on`.
-        let yielder = unsafe { &*ptr };
-        yielder.on_parent_stack(f)
     }
 
     /// Parses a URL, reusing the previous result when the script asks for the same one.
