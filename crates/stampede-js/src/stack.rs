@@ -43,22 +43,29 @@ const OTHER_MAPPINGS: isize = 16_384;
 const BUDGET_ENV: &str = "STAMPEDE_GUARDED_STACKS";
 
 /// A VU's stack: a range of a slab, returned to the thread's pool when dropped.
-pub(crate) struct VuStack {
+pub(crate) struct VuStack(Range);
+
+/// `STACK_SIZE` bytes of a slab, free in the pool or in use by one [`VuStack`].
+#[derive(Clone)]
+struct Range {
     base: StackPointer,
     limit: StackPointer,
+    /// Whether a guard page sits right below (the tests check the layout by it).
+    #[cfg_attr(not(test), allow(dead_code))]
     guarded: bool,
-    slab: Rc<Slab>,
+    /// Keeps the mapping alive.
+    _slab: Rc<Slab>,
 }
 
 // SAFETY: `base` and `limit` bound `STACK_SIZE` bytes of read-write memory, aligned to a page,
 // owned by this value alone (the pool hands each range out once) and kept mapped by `slab`.
 unsafe impl Stack for VuStack {
     fn base(&self) -> StackPointer {
-        self.base
+        self.0.base
     }
 
     fn limit(&self) -> StackPointer {
-        self.limit
+        self.0.limit
     }
 }
 
@@ -71,22 +78,10 @@ impl VuStack {
 
 impl Drop for VuStack {
     fn drop(&mut self) {
-        let free = Free {
-            base: self.base,
-            limit: self.limit,
-            guarded: self.guarded,
-            slab: self.slab.clone(),
-        };
+        let range = self.0.clone();
         // During thread teardown the pool may be gone already; the slab unmaps itself.
-        let _ = POOL.try_with(|p| p.borrow_mut().free.push(free));
+        let _ = POOL.try_with(|p| p.borrow_mut().free.push(range));
     }
-}
-
-struct Free {
-    base: StackPointer,
-    limit: StackPointer,
-    guarded: bool,
-    slab: Rc<Slab>,
 }
 
 /// One mapping holding a batch of stacks.
@@ -106,7 +101,7 @@ impl Drop for Slab {
 
 #[derive(Default)]
 struct Pool {
-    free: Vec<Free>,
+    free: Vec<Range>,
     slabs: usize,
     stacks: usize,
 }
@@ -121,13 +116,7 @@ impl Pool {
             let batch = self.stacks.clamp(1, MAX_BATCH);
             self.map_slab(batch)?;
         }
-        let f = self.free.pop().expect("a slab was just mapped");
-        Ok(VuStack {
-            base: f.base,
-            limit: f.limit,
-            guarded: f.guarded,
-            slab: f.slab,
-        })
+        Ok(VuStack(self.free.pop().expect("a slab was just mapped")))
     }
 
     fn map_slab(&mut self, batch: usize) -> io::Result<()> {
@@ -189,11 +178,11 @@ impl Pool {
         }
         // Handed out lowest first (popped from the end).
         for i in (0..batch).rev() {
-            self.free.push(Free {
+            self.free.push(Range {
                 base: NonZeroUsize::new(low(i) + STACK_SIZE).expect("mapped address"),
                 limit: NonZeroUsize::new(low(i)).expect("mapped address"),
                 guarded,
-                slab: slab.clone(),
+                _slab: slab.clone(),
             });
         }
         self.slabs += 1;
