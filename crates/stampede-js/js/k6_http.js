@@ -139,23 +139,13 @@ export class Response {
     };
   }
   get headers() {
-    if (this._headers === undefined) {
-      const h = {};
-      const block = this._n.field(7);
-      if (block) {
-        for (const line of block.split('\n')) {
-          const i = line.indexOf(': ');
-          h[line.slice(0, i)] = line.slice(i + 2);
-        }
-      }
-      this._headers = h;
-    }
+    if (this._headers === undefined) this._headers = this._n.headers();
     return this._headers;
   }
   get cookies() {
     if (this._cookies === undefined) {
       const out = {};
-      const lines = this._n.field(8);
+      const lines = this._n.field(7);
       if (lines) {
         for (const line of lines.split('\n')) {
           const c = parseSetCookie(line);

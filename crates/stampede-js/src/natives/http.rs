@@ -230,7 +230,7 @@ pub(crate) struct ResponseMeta {
 #[rquickjs::methods]
 impl ResponseMeta {
     /// 0 status_text, 1 proto, 2 url, 3 remote_ip, 4 remote_port, 5 error, 6 error_code,
-    /// 7 the headers as `Name: value` lines, 8 the `Set-Cookie` values as lines.
+    /// 7 the `Set-Cookie` values as lines (parsed by `k6_http.js`).
     pub fn field<'js>(&self, ctx: Ctx<'js>, i: u32) -> Result<Value<'js>> {
         let r = &self.r;
         let text = |t: &str| rquickjs::String::from_str(ctx.clone(), t).map(|s| s.into_value());
@@ -242,23 +242,18 @@ impl ResponseMeta {
             4 => Ok(Value::new_int(ctx.clone(), i32::from(r.remote_port))),
             5 => text(r.error.as_deref().unwrap_or("")),
             6 => Ok(Value::new_number(ctx.clone(), f64::from(r.error_code))),
-            7 => {
-                let mut block = String::with_capacity(
-                    r.headers.iter().map(|(k, v)| k.len() + v.len() + 3).sum(),
-                );
-                for (k, v) in &r.headers {
-                    if !block.is_empty() {
-                        block.push('\n');
-                    }
-                    block.push_str(k);
-                    block.push_str(": ");
-                    block.push_str(v);
-                }
-                text(&block)
-            }
-            8 => text(&r.set_cookies.join("\n")),
+            7 => text(&r.set_cookies.join("\n")),
             _ => Ok(Value::new_undefined(ctx.clone())),
         }
+    }
+
+    /// The headers as k6's `res.headers`: Go-canonical names, repeated headers already joined.
+    pub fn headers<'js>(&self, ctx: Ctx<'js>) -> Result<Object<'js>> {
+        let h = Object::new(ctx)?;
+        for (k, v) in &self.r.headers {
+            h.set(k.as_str(), v.as_str())?;
+        }
+        Ok(h)
     }
 
     /// The final round trip's timings, in the order of the `timings` field.
