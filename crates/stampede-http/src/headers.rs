@@ -47,13 +47,10 @@ fn invalid_value(name: &str) -> Failure {
     )
 }
 
-/// The `Host` header value for `url`: host and non-default port.
-pub(crate) fn authority(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    }
+/// The `Host` header value for `url`: host and non-default port (the URL parser already
+/// dropped a default port), without user info.
+pub(crate) fn authority(url: &Url) -> &str {
+    &url[Position::BeforeHost..Position::AfterPort]
 }
 
 /// Builds the hyper request for one hop.
@@ -77,11 +74,11 @@ pub(crate) fn build_request(spec: &HeadSpec<'_>) -> Result<http::Request<ReqBody
     // Go writes Host, User-Agent and Content-Length first.
     let mut head = HeaderMap::with_capacity(spec.headers.len() + 5);
     let host_value = match host_override {
-        Some(h) => h.to_string(),
+        Some(h) => h,
         None => authority(spec.url),
     };
     if !spec.h2 {
-        let v = HeaderValue::from_str(&host_value).map_err(|_| invalid_value("Host"))?;
+        let v = HeaderValue::from_str(host_value).map_err(|_| invalid_value("Host"))?;
         head.insert(header::HOST, v);
     }
     if !has_ua {
@@ -225,6 +222,18 @@ pub(crate) fn wants_close(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_header_is_host_and_non_default_port() {
+        let host = |u: &str| authority(&Url::parse(u).unwrap()).to_string();
+        assert_eq!(host("http://127.0.0.1:8080/a?b"), "127.0.0.1:8080");
+        assert_eq!(host("http://example.test:80/"), "example.test");
+        assert_eq!(host("https://example.test:443/"), "example.test");
+        assert_eq!(host("https://example.test:80/"), "example.test:80");
+        assert_eq!(host("http://user:pw@example.test:81/"), "example.test:81");
+        assert_eq!(host("http://[::1]:8080/"), "[::1]:8080");
+        assert_eq!(host("http://[::1]/"), "[::1]");
+    }
 
     #[test]
     fn canonical_names_like_go() {

@@ -1,6 +1,7 @@
 //! The public request/response types and the conversion of a finished
 //! exchange into a k6-style [`Response`].
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -135,16 +136,16 @@ pub struct Response {
     pub status_text: String,
     /// `"HTTP/1.1"`, `"HTTP/2.0"`, `"HTTP/1.0"`, or empty on a transport error.
     pub proto: &'static str,
-    /// Headers with Go-canonical names; repeated headers joined by `", "`.
-    pub headers: Vec<(String, String)>,
+    /// The final response's headers as received; [`Response::headers`] gives them k6's way.
+    pub head: HeaderMap,
     /// Raw `Set-Cookie` values of the final response (not joined).
     pub set_cookies: Vec<String>,
     /// Body, decompressed for `gzip`/`deflate`; empty when discarded.
     pub body: Bytes,
     /// Final URL after redirects.
     pub url: Url,
-    /// Peer IP, empty when no connection was made.
-    pub remote_ip: String,
+    /// Peer IP, `None` when no connection was made.
+    pub remote_ip: Option<IpAddr>,
     /// Peer port, 0 when no connection was made.
     pub remote_port: u16,
     /// `"tls1.2"` / `"tls1.3"`, empty for plain HTTP.
@@ -160,12 +161,21 @@ pub struct Response {
 }
 
 impl Response {
-    /// The first header named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    /// The headers as k6 shows them: Go-canonical names, repeated headers joined by `", "`.
+    /// Made on demand: most scripts never read them.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        response_headers(&self.head)
+    }
+
+    /// The header named `name` (case-insensitive), repeated values joined by `", "`.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let mut values = self.head.get_all(name).iter();
+        let mut joined = String::from_utf8_lossy(values.next()?.as_bytes()).into_owned();
+        for v in values {
+            joined.push_str(", ");
+            joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
+        }
+        Some(joined)
     }
 
     /// Timings of the final round trip.
@@ -207,11 +217,11 @@ pub(crate) fn failed(url: Url, f: Failure, meta: Option<ConnMeta>, hops: Vec<Hop
         status: 0,
         status_text: String::new(),
         proto: "",
-        headers: Vec::new(),
+        head: HeaderMap::new(),
         set_cookies: Vec::new(),
         body: Bytes::new(),
         url,
-        remote_ip: meta.map(|m| m.remote.ip().to_string()).unwrap_or_default(),
+        remote_ip: meta.map(|m| m.remote.ip()),
         remote_port: meta.map(|m| m.remote.port()).unwrap_or(0),
         tls_version: meta.map(|m| m.tls_version).unwrap_or(""),
         tls_cipher_suite: meta.map(|m| m.tls_cipher).unwrap_or(""),
@@ -257,11 +267,11 @@ pub(crate) fn finish(
         status,
         status_text,
         proto: proto_str(raw.version),
-        headers: response_headers(&raw.headers),
+        head: raw.headers,
         set_cookies,
         body,
         url,
-        remote_ip: meta.map(|m| m.remote.ip().to_string()).unwrap_or_default(),
+        remote_ip: meta.map(|m| m.remote.ip()),
         remote_port: meta.map(|m| m.remote.port()).unwrap_or(0),
         tls_version: meta.map(|m| m.tls_version).unwrap_or(""),
         tls_cipher_suite: meta.map(|m| m.tls_cipher).unwrap_or(""),

@@ -238,7 +238,7 @@ impl ResponseMeta {
             0 => text(&r.status_text),
             1 => text(r.proto),
             2 => text(r.url.as_str()),
-            3 => text(&r.remote_ip),
+            3 => text(&r.remote_ip.map(|ip| ip.to_string()).unwrap_or_default()),
             4 => Ok(Value::new_int(ctx.clone(), i32::from(r.remote_port))),
             5 => text(r.error.as_deref().unwrap_or("")),
             6 => Ok(Value::new_number(ctx.clone(), f64::from(r.error_code))),
@@ -250,7 +250,7 @@ impl ResponseMeta {
     /// The headers as k6's `res.headers`: Go-canonical names, repeated headers already joined.
     pub fn headers<'js>(&self, ctx: Ctx<'js>) -> Result<Object<'js>> {
         let h = Object::new(ctx)?;
-        for (k, v) in &self.r.headers {
+        for (k, v) in &self.r.headers() {
             h.set(k.as_str(), v.as_str())?;
         }
         Ok(h)
