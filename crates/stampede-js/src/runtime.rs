@@ -81,7 +81,8 @@ unsafe impl Allocator for CountingAllocator {
 
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
         // SAFETY: `ptr` is a live block of this allocator (the caller's contract).
-        self.heap.set(self.heap.get() - unsafe { RustAllocator::usable_size(ptr) });
+        self.heap
+            .set(self.heap.get() - unsafe { RustAllocator::usable_size(ptr) });
         // SAFETY: as above.
         unsafe { self.inner.dealloc(ptr) }
     }
@@ -107,7 +108,8 @@ impl CountingAllocator {
     fn counted(&self, p: *mut u8) -> *mut u8 {
         if !p.is_null() {
             // SAFETY: `p` was just returned by `RustAllocator`.
-            self.heap.set(self.heap.get() + unsafe { RustAllocator::usable_size(p) });
+            self.heap
+                .set(self.heap.get() + unsafe { RustAllocator::usable_size(p) });
         }
         p
     }
@@ -319,14 +321,34 @@ mod tests {
         let ctx = Context::full(&rt).unwrap();
         let idle = heap.get();
         let quickjs = rt.memory_usage().malloc_size as usize;
-        assert!(idle > quickjs / 2 && idle < quickjs * 2, "counted {idle}, QuickJS {quickjs}");
-        ctx.with(|ctx| ctx.eval::<(), _>("globalThis.big = 'x'.repeat(1 << 20) + 'y';").unwrap());
-        assert!(heap.get() >= idle + (1 << 20), "a 1 MiB string: {} -> {}", idle, heap.get());
+        assert!(
+            idle > quickjs / 2 && idle < quickjs * 2,
+            "counted {idle}, QuickJS {quickjs}"
+        );
+        ctx.with(|ctx| {
+            ctx.eval::<(), _>("globalThis.big = 'x'.repeat(1 << 20) + 'y';")
+                .unwrap()
+        });
+        assert!(
+            heap.get() >= idle + (1 << 20),
+            "a 1 MiB string: {} -> {}",
+            idle,
+            heap.get()
+        );
         ctx.with(|ctx| ctx.eval::<(), _>("delete globalThis.big;").unwrap());
         rt.run_gc();
-        assert!(heap.get() < idle + (1 << 20), "freed: {} -> {}", idle, heap.get());
+        assert!(
+            heap.get() < idle + (1 << 20),
+            "freed: {} -> {}",
+            idle,
+            heap.get()
+        );
         drop(ctx);
         drop(rt);
-        assert_eq!(heap.get(), 0, "everything returned when the runtime is gone");
+        assert_eq!(
+            heap.get(),
+            0,
+            "everything returned when the runtime is gone"
+        );
     }
 }

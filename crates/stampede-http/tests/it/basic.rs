@@ -21,7 +21,10 @@ fn get_echoes_with_default_headers() {
         assert_eq!(res.error_code, 0);
         assert_eq!(res.remote_ip, Some([127, 0, 0, 1].into()));
         assert_eq!(res.remote_port, srv.addr.port());
-        assert_eq!(res.header("content-type").as_deref(), Some("application/json"));
+        assert_eq!(
+            res.header("content-type").as_deref(),
+            Some("application/json")
+        );
         assert!(res.headers().iter().any(|(n, _)| n == "Content-Type"));
         let v = echoed(&res);
         assert_eq!(v["method"], "GET");
