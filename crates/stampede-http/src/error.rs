@@ -82,7 +82,11 @@ pub mod code {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Failure {
     pub(crate) code: u32,
+    /// What k6 puts in `res.error`.
     pub(crate) message: String,
+    /// Go's own text for the error where it says more than `message` (k6 logs and throws
+    /// that one): `dial tcp 127.0.0.1:9: connect: connection refused`.
+    pub(crate) cause: Option<String>,
 }
 
 impl Failure {
@@ -90,6 +94,7 @@ impl Failure {
         Self {
             code,
             message: message.into(),
+            cause: None,
         }
     }
 
@@ -99,15 +104,21 @@ impl Failure {
 
     /// A failed `connect()` to `addr`.
     pub(crate) fn dial(addr: SocketAddr, e: &io::Error) -> Self {
-        match e.kind() {
+        let connect = format!("dial tcp {addr}: connect: {}", os_message(e));
+        let (code, message, cause) = match e.kind() {
             io::ErrorKind::ConnectionRefused => {
-                Self::new(code::TCP_DIAL_REFUSED, "dial: connection refused")
+                (code::TCP_DIAL_REFUSED, "dial: connection refused", connect)
             }
-            io::ErrorKind::TimedOut => Self::new(code::TCP_DIAL_TIMEOUT, "dial: i/o timeout"),
-            _ => Self::new(
-                code::TCP_DIAL,
-                format!("dial tcp {addr}: connect: {}", os_message(e)),
+            io::ErrorKind::TimedOut => (
+                code::TCP_DIAL_TIMEOUT,
+                "dial: i/o timeout",
+                format!("dial tcp {addr}: i/o timeout"),
             ),
+            _ => return Self::new(code::TCP_DIAL, connect),
+        };
+        Self {
+            cause: Some(cause),
+            ..Self::new(code, message)
         }
     }
 
@@ -279,6 +290,10 @@ mod tests {
         let f = Failure::dial(([127, 0, 0, 1], 1).into(), &e);
         assert_eq!(f.code, 1212);
         assert_eq!(f.message, "dial: connection refused");
+        assert_eq!(
+            f.cause.as_deref(),
+            Some("dial tcp 127.0.0.1:1: connect: connection refused")
+        );
     }
 
     #[test]

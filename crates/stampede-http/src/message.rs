@@ -152,8 +152,11 @@ pub struct Response {
     pub tls_version: &'static str,
     /// Negotiated cipher suite (Go's name), empty for plain HTTP.
     pub tls_cipher_suite: &'static str,
-    /// k6-style transport error message.
+    /// k6-style transport error message (`res.error`).
     pub error: Option<String>,
+    /// Go's text for the same error where it says more (k6 logs and throws that one, see
+    /// [`Response::go_error`]): `dial tcp 127.0.0.1:9: connect: connection refused`.
+    pub cause: Option<String>,
     /// k6 error code: transport error, or `1000 + status` for 4xx/5xx, else 0.
     pub error_code: u32,
     /// Every round trip, redirects included; the last is the final response.
@@ -176,6 +179,25 @@ impl Response {
             joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
         }
         Some(joined)
+    }
+
+    /// The error as Go's HTTP client words it, which k6 logs ("Request Failed") and throws
+    /// (`throw` option): `Get "http://127.0.0.1:9/": dial tcp 127.0.0.1:9: connect: connection
+    /// refused`. `None` when the request did not fail.
+    pub fn go_error(&self, method: &Method) -> Option<String> {
+        let error = self.error.as_deref()?;
+        let m = method.as_str();
+        let (first, rest) = m.split_at(m.chars().next().map_or(0, char::len_utf8));
+        let mut url = std::borrow::Cow::Borrowed(&self.url);
+        if url.password().is_some() {
+            // Go prints the URL with its password masked.
+            let _ = url.to_mut().set_password(Some("***"));
+        }
+        Some(format!(
+            "{first}{} \"{url}\": {}",
+            rest.to_ascii_lowercase(),
+            self.cause.as_deref().unwrap_or(error)
+        ))
     }
 
     /// Timings of the final round trip.
@@ -226,6 +248,7 @@ pub(crate) fn failed(url: Url, f: Failure, meta: Option<ConnMeta>, hops: Vec<Hop
         tls_version: meta.map(|m| m.tls_version).unwrap_or(""),
         tls_cipher_suite: meta.map(|m| m.tls_cipher).unwrap_or(""),
         error: Some(f.message),
+        cause: f.cause,
         error_code: f.code,
         hops,
     }
@@ -259,9 +282,9 @@ pub(crate) fn finish(
         .iter()
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect();
-    let (error, error_code) = match error {
-        Some(f) => (Some(f.message), f.code),
-        None => (None, http_error_code(status)),
+    let (error, cause, error_code) = match error {
+        Some(f) => (Some(f.message), f.cause, f.code),
+        None => (None, None, http_error_code(status)),
     };
     Response {
         status,
@@ -276,7 +299,36 @@ pub(crate) fn finish(
         tls_version: meta.map(|m| m.tls_version).unwrap_or(""),
         tls_cipher_suite: meta.map(|m| m.tls_cipher).unwrap_or(""),
         error,
+        cause,
         error_code,
         hops,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_error_names_method_url_and_cause_as_go_does() {
+        let url = Url::parse("http://user:secret@127.0.0.1:9/x?y=1").unwrap();
+        let refused = Failure {
+            cause: Some("dial tcp 127.0.0.1:9: connect: connection refused".into()),
+            ..Failure::new(1212, "dial: connection refused")
+        };
+        let r = failed(url.clone(), refused, None, Vec::new());
+        assert_eq!(r.error.as_deref(), Some("dial: connection refused"));
+        assert_eq!(
+            r.go_error(&Method::DELETE).as_deref(),
+            Some(
+                "Delete \"http://user:***@127.0.0.1:9/x?y=1\": \
+                 dial tcp 127.0.0.1:9: connect: connection refused"
+            )
+        );
+        let r = failed(url, Failure::timeout(), None, Vec::new());
+        assert!(r
+            .go_error(&Method::GET)
+            .unwrap()
+            .ends_with("\": request timeout"));
     }
 }

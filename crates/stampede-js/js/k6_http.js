@@ -35,7 +35,7 @@ function durationMs(v) {
 
 // The request as the native side reads it: an array, so no property names are looked up.
 // [method, url, body, headers [[k, v]...], cookies [[k, v, replace]...], tags {}, timeoutMs,
-//  redirects, responseType, hasCallback, callback]
+//  redirects, responseType, hasCallback, callback, throw]
 function prepare(method, url, body, params) {
   const p = params || {};
   const headers = [];
@@ -74,6 +74,7 @@ function prepare(method, url, body, params) {
     p.responseType,
     'responseCallback' in p,
     p.responseCallback,
+    p.throw === undefined ? undefined : !!p.throw,
   ];
 }
 

@@ -4,7 +4,9 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use rquickjs::{qjs, Array, ArrayBuffer, Ctx, FromJs, Function, Object, Persistent, Result, Value};
+use rquickjs::{
+    qjs, Array, ArrayBuffer, Ctx, Exception, FromJs, Function, Object, Persistent, Result, Value,
+};
 use stampede_http::{Hop, Request, Response};
 use stampede_metrics::{builtin, MetricType};
 
@@ -28,6 +30,19 @@ struct Prepared {
     mode: BodyMode,
     /// `Some(None)`: the request's own `responseCallback: null`.
     callback: Option<Option<Vec<(u16, u16)>>>,
+    /// Raise a failed request as an exception: the request's `throw` param, else the option.
+    throw: bool,
+}
+
+/// k6's exception for a failed request under `throw`: a `GoError`, as k6 raises Go errors.
+fn go_error(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
+    match Exception::from_message(ctx.clone(), message).and_then(|e| {
+        e.set("name", "GoError")?;
+        Ok(e)
+    }) {
+        Ok(e) => ctx.throw(e.into_value()),
+        Err(e) => e,
+    }
 }
 
 /// Reads an `expectedStatuses(...)` result (or null) into status ranges.
@@ -145,6 +160,7 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared>
         tags,
         mode,
         callback,
+        throw: item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw),
     })
 }
 
@@ -309,8 +325,10 @@ fn make_response<'js>(
     req: Value<'js>,
     mut r: Response,
 ) -> Result<Value<'js>> {
-    if r.error.is_some() && s.worker.test.settings.throw {
-        return Err(throw(ctx, r.error.as_deref().unwrap_or_default()));
+    if p.throw {
+        if let Some(e) = r.go_error(&p.req.method) {
+            return Err(go_error(ctx, &e));
+        }
     }
     let (proto, atoms) = {
         let shape = s.response_shape.borrow();
@@ -385,13 +403,9 @@ fn finish<'js>(
     for hop in &r.hops {
         emit_hop(s, hop, &p.tags, &expected);
     }
-    if let Some(err) = &r.error {
-        if !s.worker.test.settings.throw {
-            crate::console::emit(
-                crate::LogLevel::Warning,
-                &format!("Request Failed: {err}"),
-                &[("error", err.as_str())],
-            );
+    if !p.throw {
+        if let Some(e) = r.go_error(&p.req.method) {
+            crate::console::emit(crate::LogLevel::Warning, "Request Failed", &[("error", &e)]);
         }
     }
     make_response(ctx, s, p, req, r)

@@ -76,3 +76,92 @@ fn counts_match_real_k6() {
     assert_eq!(ours_checks["ok"]["passes"], k6_checks["ok"]["passes"]);
     assert_eq!(ours_checks["never"]["fails"], k6_checks["never"]["fails"]);
 }
+
+/// `(level, msg, error)` of every log line but the uncaught exception's (its stack trace
+/// names Go frames in k6), with the run's own values in place of the timestamp.
+fn log_lines(stderr: &str) -> Vec<String> {
+    let field = |line: &str, key: &str| -> String {
+        let Some(start) = line.find(&format!(" {key}=")) else {
+            return String::new();
+        };
+        let rest = &line[start + key.len() + 2..];
+        if let Some(quoted) = rest.strip_prefix('"') {
+            // Up to the first quote that is not escaped.
+            let mut end = 0;
+            let b = quoted.as_bytes();
+            while end < b.len() && !(b[end] == b'"' && (end == 0 || b[end - 1] != b'\\')) {
+                end += 1;
+            }
+            quoted[..end].to_string()
+        } else {
+            rest.split(' ').next().unwrap_or_default().to_string()
+        }
+    };
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("time=") && !l.contains("level=error"))
+        .map(|l| {
+            format!(
+                "{} | {} | {}",
+                field(l, "level"),
+                field(l, "msg"),
+                field(l, "error")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn failed_requests_log_and_throw_as_in_k6() {
+    if !k6_available() {
+        eprintln!("SKIPPED failed_requests_log_and_throw_as_in_k6: k6 is not installed");
+        return;
+    }
+    // A port nothing listens on: dials are refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let s = script(&format!(
+        r#"
+import http from 'k6/http';
+export const options = {{ throw: true, vus: 1, iterations: 1 }};
+const DOWN = 'http://{closed}/x';
+export default function () {{
+  const a = http.get(DOWN, {{ throw: false }});
+  console.log(`off: ${{a.status}} ${{a.error}} ${{a.error_code}}`);
+  try {{ http.post(DOWN, 'a'); console.log('global: none'); }} catch (e) {{ console.log(`global: ${{e}}`); }}
+  const t = http.get(`${{__ENV.BASE_URL}}/delay/300`, {{ timeout: '50ms', throw: false }});
+  console.log(`timeout: ${{t.error}} ${{t.error_code}}`);
+  const b = http.batch([['GET', DOWN, null, {{ throw: false }}]]);
+  console.log(`batch off: ${{b[0].status}} ${{b[0].error}}`);
+  try {{ http.batch([['PATCH', DOWN, null, {{ throw: true }}]]); }} catch (e) {{ console.log(`batch: ${{e}}`); }}
+  http.del(DOWN, null, {{ throw: 1 }});
+}}
+"#
+    ));
+    let server = target();
+    let out = Command::new("k6")
+        .args(["run", "-q", "--no-summary", "-e"])
+        .arg(format!("BASE_URL={}", server.base_url()))
+        .arg(&s.path)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .output()
+        .expect("run k6");
+    let theirs = log_lines(&String::from_utf8_lossy(&out.stderr));
+    let ours = run(&s, &server.base_url(), &["--no-summary"]);
+    assert_eq!(
+        ours.code,
+        out.status.code().unwrap_or(-1),
+        "exit code; {}",
+        ours.stderr
+    );
+    assert!(theirs.len() >= 6, "k6's log: {theirs:#?}");
+    assert_eq!(log_lines(&ours.stderr), theirs, "stderr: {}", ours.stderr);
+    // The last request threw (`throw: 1` is true): the iteration ended with an error in both.
+    assert!(
+        ours.stderr.contains("level=error msg=\"GoError: Delete"),
+        "{}",
+        ours.stderr
+    );
+}
