@@ -434,21 +434,31 @@ def case_many_vus(args, tools, target):
                    f"expect connection errors, the {n}-VU rows are not a fair measurement")
             print(f"!! {msg}", flush=True)
             notes.append(f"! {msg}")
-        for t in tools:
-            r = run_script(target, t, "many-vus.js", duration, n, interval=0.05)
-            ramp = r.first_sample_at(lambda s: s.served >= n)
-            rate, window = steady_rate(r, n)
-            rows.append([f"{n}{' (!)' if over else ''}", t, fmt(r.rss_mib), fmt(r.peak_rss_kib / n),
-                         f"{ramp.t:.2f}" if ramp else f"never ({max((s.served for s in r.samples), default=0)} reqs)",
-                         fmt(rate), fmt(window, ".1f"), n, f"{rate / n * 100:.0f}%" if rate else "-",
-                         max((s.conns for s in r.samples), default=0)])
+        results, _ = interleaved(tools, args.runs,
+                                 lambda t: run_script(target, t, "many-vus.js", duration, n, interval=0.05))
+        for t, rs in results.items():
+            ramps = [r.first_sample_at(lambda s: s.served >= n) for r in rs]
+            steady = [steady_rate(r, n) for r in rs]
+            rates = [rate for rate, _ in steady if rate is not None]
+            windows = [w for _, w in steady if w is not None]
+            rate = statistics.median(rates) if rates else None
+            ramp_text = ", ".join(f"{x.t:.2f}" if x else "never" for x in ramps)
+            ramp = (f"{statistics.median(x.t for x in ramps):.2f} ({ramp_text})" if all(ramps)
+                    else f"never in some runs ({ramp_text}; at most "
+                         f"{max((s.served for r in rs for s in r.samples), default=0)} reqs)")
+            rows.append([f"{n}{' (!)' if over else ''}", t, fmt(statistics.median(r.rss_mib for r in rs)),
+                         fmt(statistics.median(r.peak_rss_kib / n for r in rs)), ramp, fmt(rate),
+                         fmt(statistics.median(windows) if windows else None, ".1f"), n,
+                         f"{rate / n * 100:.0f}%" if rate else "-",
+                         max((s.conns for r in rs for s in r.samples), default=0)])
             print(rows[-1], flush=True)
-            notes += warnings([r])
-            if rate is None:
-                notes.append(f"! {t}, {n} VUs: no window of 2 s or more after all VUs ran; raise --duration")
+            notes += warnings(rs)
+            if len(rates) < len(rs):
+                notes.append(f"! {t}, {n} VUs: {len(rs) - len(rates)} run(s) had no window of 2 s or more "
+                             "after all VUs ran; raise --duration")
     return markdown(
-        f"case 2: many VUs, http.get + sleep(1), {duration}",
-        ["VUs", "tool", "peak RSS MiB", "KiB per VU", "all VUs running after s", "req/s (window)", "window s",
+        f"case 2: many VUs, http.get + sleep(1), {duration}, {runs_each(args.runs)}",
+        ["VUs", "tool", "peak RSS MiB", "KiB per VU", "all VUs running after s (each run)", "req/s (window)", "window s",
          "ideal req/s", "of ideal", "peak target conns"], rows,
         ["*all VUs running after*: seconds from starting the tool until the target's counter reached VUs "
          "requests (each VU's first iteration makes one), polled every 50 ms. *req/s (window)*: the slope "
@@ -464,15 +474,15 @@ def iterations(run):
     return int(m.get("iterations", {}).get("count", 0)), int(m.get("dropped_iterations", {}).get("count", 0))
 
 
-def per_second_range(run, rate):
-    """The lowest and highest requests the target served in one second of the steady part of the
-    run (after the first request's second, before the last one's), as % of `rate`."""
-    served = [s for s in run.samples if s.served > 0]
-    final = run.samples[-1].served if run.samples else 0
-    steady = [s for s in served if s.served < final]
-    if len(steady) < 3:
-        return "-"
-    steps = [(b.served - a.served) / (b.t - a.t) for a, b in zip(steady[1:], steady[2:])]
+def per_second_range(runs, rate):
+    """The lowest and highest requests the target served in one second of the steady part of any
+    of the runs (after the first request's second, before the last one's), as % of `rate`."""
+    steps = []
+    for run in runs:
+        served = [s for s in run.samples if s.served > 0]
+        final = run.samples[-1].served if run.samples else 0
+        steady = [s for s in served if s.served < final]
+        steps += [(b.served - a.served) / (b.t - a.t) for a, b in zip(steady[1:], steady[2:])]
     if not steps:
         return "-"
     return f"{min(steps) / rate * 100:.1f}-{max(steps) / rate * 100:.1f}%"
@@ -483,20 +493,23 @@ def case_open_model(args, tools, target):
     duration = args.duration or "20s"
     rows, notes = [], []
     for rate in env_ints("BENCH_RATES", "5000,20000"):
-        for t in tools:
-            r = run_script(target, t, "open-model.js", duration,
-                           env={"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"})
-            sched = rate * seconds(duration)
-            done, dropped = iterations(r)
-            rows.append([rate, t, int(sched), done, dropped, f"{done / sched * 100:.2f}%",
-                         per_second_range(r, rate), fmt(r.cpu_us_per_req, ".1f")])
+        env = {"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"}
+        results, _ = interleaved(tools, args.runs,
+                                 lambda t: run_script(target, t, "open-model.js", duration, env=env))
+        sched = rate * seconds(duration)
+        for t, rs in results.items():
+            done = statistics.median(iterations(r)[0] for r in rs)
+            dropped = [iterations(r)[1] for r in rs]
+            rows.append([rate, t, int(sched), fmt(done), f"{fmt(statistics.median(dropped))} (max {max(dropped)})",
+                         f"{done / sched * 100:.2f}%", per_second_range(rs, rate),
+                         fmt(statistics.median(r.cpu_us_per_req for r in rs), ".1f")])
             print(rows[-1], flush=True)
-            notes += warnings([r])
-    return markdown(f"case 3: open model, constant-arrival-rate, {duration}, one core",
+            notes += warnings(rs)
+    return markdown(f"case 3: open model, constant-arrival-rate, {duration}, one core, {runs_each(args.runs)}",
                     ["rate/s", "tool", "scheduled", "completed", "dropped", "completed of scheduled",
-                     "served per second (min-max, of rate)", "CPU us/req"],
+                     "served per second (min-max over all runs, of rate)", "CPU us/req"],
                     rows, ["*served per second*: the target's counter sampled every second, first and last "
-                           "second of the run left out."] + notes)
+                           "second of each run left out."] + notes)
 
 
 def case_accuracy(args, tools, target):
@@ -593,7 +606,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", default="1", choices=[*CASES, "all"],
                     help="1 throughput, 2 many VUs, 3 open model, 4 accuracy, 5 soak, 6 script weight, all: 1-6")
-    ap.add_argument("--runs", type=int, default=3, help="interleaved runs per tool (cases 1 and 6)")
+    ap.add_argument("--runs", type=int, default=3, help="interleaved runs per tool (every case but the soak)")
     ap.add_argument("--duration", default=None,
                     help="test duration (default 10s; 40s for case 2, to leave a window after the VUs' start-up; "
                          "20s for case 3)")

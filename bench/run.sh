@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds stampede in release and runs the side-by-side benchmark against k6.
 #   bash bench/run.sh [bench.py options]   case 1 (or --case N), appends to bench/results/<date>.md
-#   bash bench/run.sh --all [options]      cases 1-6 in order (about 30 min with the 10-min soak)
+#   bash bench/run.sh --all [options]      cases 1-6 in order (about 50 min with the 10-min soak)
 #   BENCH_TINY=1 bash bench/run.sh         one short case-1 run (CI keeps the harness working with it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
