@@ -89,12 +89,15 @@ function walk(value, selector) {
   return cur;
 }
 
+// Go's zero time.Time in milliseconds, which k6 reports for a cookie without a valid Expires.
+const GO_ZERO_TIME_MS = -6795364578871;
+
 function parseSetCookie(line) {
   const parts = line.split(';');
   const eq = parts[0].indexOf('=');
   const c = {
     name: parts[0].slice(0, eq).trim(), value: parts[0].slice(eq + 1).trim(),
-    domain: '', path: '', http_only: false, secure: false, max_age: 0, expires: 0,
+    domain: '', path: '', http_only: false, secure: false, max_age: 0, expires: GO_ZERO_TIME_MS,
   };
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i].trim();
@@ -105,8 +108,14 @@ function parseSetCookie(line) {
     else if (k === 'path') c.path = v;
     else if (k === 'httponly') c.http_only = true;
     else if (k === 'secure') c.secure = true;
-    else if (k === 'max-age') c.max_age = Number(v);
-    else if (k === 'expires') c.expires = Date.parse(v) || 0;
+    else if (k === 'max-age') {
+      // As Go reads it: an integer without a leading zero; zero or less means "delete now" (-1).
+      const n = Number(v);
+      if (/^[+-]?\d+$/.test(v) && !(n !== 0 && v[0] === '0')) c.max_age = n > 0 ? n : -1;
+    } else if (k === 'expires') {
+      const t = Date.parse(v);
+      if (!Number.isNaN(t)) c.expires = t;
+    }
   }
   return c;
 }

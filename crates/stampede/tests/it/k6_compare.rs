@@ -165,3 +165,64 @@ export default function () {{
         ours.stderr
     );
 }
+
+/// Serves every connection one response with these Set-Cookie lines, until the test ends.
+fn set_cookie_server(lines: &'static [&'static str]) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let mut head =
+                String::from("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n");
+            for l in lines {
+                head.push_str(&format!("Set-Cookie: {l}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = conn.write_all(head.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn response_cookies_match_real_k6() {
+    if !k6_available() {
+        eprintln!("SKIPPED response_cookies_match_real_k6: k6 is not installed");
+        return;
+    }
+    let addr = set_cookie_server(&[
+        "plain=1",
+        "dated=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/p",
+        "baddate=3; Expires=someday",
+        "aged=4; Max-Age=60; HttpOnly; Secure",
+        "gone=5; Max-Age=0",
+        "negative=6; Max-Age=-5",
+        "zeroed=7; Max-Age=007",
+        "scoped=8; Domain=127.0.0.1",
+    ]);
+    let s = script(&format!(
+        r#"
+import http from 'k6/http';
+export const options = {{ vus: 1, iterations: 1 }};
+export default function () {{
+  const r = http.get('http://{addr}/');
+  const names = Object.keys(r.cookies).sort();
+  for (const n of names) console.log(`${{n}} ${{JSON.stringify(r.cookies[n])}}`);
+}}
+"#
+    ));
+    let out = Command::new("k6")
+        .args(["run", "-q", "--no-summary"])
+        .arg(&s.path)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .output()
+        .expect("run k6");
+    let theirs = log_lines(&String::from_utf8_lossy(&out.stderr));
+    let ours = run(&s, "http://127.0.0.1:1", &["--no-summary"]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert_eq!(theirs.len(), 8, "k6's log: {theirs:#?}");
+    assert_eq!(log_lines(&ours.stderr), theirs, "stderr: {}", ours.stderr);
+}
