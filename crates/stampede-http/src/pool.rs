@@ -5,6 +5,11 @@
 //! Everything here lives on one thread: connection drivers are spawned with
 //! `tokio::task::spawn_local`, so requests must run inside a
 //! `tokio::task::LocalSet`.
+//!
+//! A driver of its own per connection is also faster than polling hyper's connection future
+//! from the request's task (tried: case 1 of the benchmark went from 14.5 to 15.4 µs of CPU per
+//! request): spawned drivers run after the VUs that queued requests, so a worker's writes
+//! leave in bursts and the server's side wakes once per burst rather than once per request.
 
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
