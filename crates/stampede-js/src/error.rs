@@ -51,7 +51,8 @@ impl fmt::Display for JsError {
 
 impl std::error::Error for JsError {}
 
-/// Turns QuickJS's `    at f (path:line:col)` stack lines into k6's `\tat f (file:///path:line:col)`.
+/// Turns QuickJS's `    at f (path:line:col)` stack lines into k6's `\tat f (file:///path:line:col)`
+/// (`\tat f (native)` for the embedded k6 modules' functions).
 pub(crate) fn format_stack(stack: &str) -> String {
     stack
         .lines()
@@ -59,7 +60,11 @@ pub(crate) fn format_stack(stack: &str) -> String {
         .filter(|l| !l.is_empty() && !l.contains("<stampede>"))
         .map(|l| {
             let l = l.strip_prefix("at ").unwrap_or(l);
-            let l = if let Some(i) = l.find("(/") {
+            let l = if let Some(f) = l.strip_suffix("(<null>:0:1)") {
+                // A function of an embedded k6 module (its bytecode has no line table); k6
+                // marks its own Go functions the same way.
+                format!("{f}(native)")
+            } else if let Some(i) = l.find("(/") {
                 format!("{}(file://{}", &l[..i], &l[i + 1..])
             } else if l.starts_with('/') {
                 format!("file://{l}")
@@ -82,6 +87,11 @@ mod tests {
         assert_eq!(
             format_stack(s),
             "\tat default (file:///tmp/x.js:2:3)\n\tat file:///tmp/x.js:7:1"
+        );
+        let s = "    at request (<null>:0:1)\n    at default (/tmp/x.js:4:18)\n";
+        assert_eq!(
+            format_stack(s),
+            "\tat request (native)\n\tat default (file:///tmp/x.js:4:18)"
         );
     }
 }
