@@ -259,6 +259,38 @@ export default async function () {
     assert_eq!(r.metric("http_reqs", "count"), 120.0);
 }
 
+/// More VUs than one QuickJS runtime takes (256) on one worker: the VUs of both runtimes
+/// interleave requests, promise jobs and timers, and share a SharedArray made in the init code.
+#[test]
+fn vus_of_several_runtimes_run_side_by_side() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+import { check, sleep } from 'k6';
+import { SharedArray } from 'k6/data';
+const names = new SharedArray('names', () => ['a', 'b', 'c']);
+export const options = { vus: 300, iterations: 600 };
+export default async function () {
+  const later = new Promise((resolve) => setTimeout(() => resolve(__VU), 5));
+  const r = http.get(`${__ENV.BASE_URL}/get?vu=${__VU}`);
+  const got = await later;
+  check(r, {
+    'answered': (x) => x.status === 200 && x.json().args.vu === String(__VU),
+    'own timer': () => got === __VU,
+    'shared data': () => names[__VU % 3] === ['a', 'b', 'c'][__VU % 3],
+  });
+  sleep(0.01);
+}
+"#,
+    );
+    let r = run(&s, &server.base_url(), &["--workers", "1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.metric("checks", "passes"), 1800.0, "{}", r.stderr);
+    assert_eq!(r.metric("checks", "fails"), 0.0);
+    assert_eq!(r.metric("http_reqs", "count"), 600.0);
+}
+
 /// VUs suspend inside nested calls (a request three functions deep) while other VUs run,
 /// throw and build stack traces: each trace is its own VU's, file:line:col included.
 #[test]
