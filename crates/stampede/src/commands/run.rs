@@ -334,6 +334,9 @@ mod tests {
         );
         let fail = super::local_ports_warning(30_000, default).unwrap();
         assert!(fail.contains("connects beyond that fail"), "{fail}");
-        assert_eq!(super::local_ports_warning(18_000, Some((1024, 65_535))), None);
+        assert_eq!(
+            super::local_ports_warning(18_000, Some((1024, 65_535))),
+            None
+        );
     }
 }
