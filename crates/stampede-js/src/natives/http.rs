@@ -266,7 +266,7 @@ impl ResponseMeta {
     /// The headers as k6's `res.headers`: Go-canonical names, repeated headers already joined.
     pub fn headers<'js>(&self, ctx: Ctx<'js>) -> Result<Object<'js>> {
         let h = Object::new(ctx)?;
-        for (k, v) in &self.r.headers() {
+        for (k, v) in &self.r.headers {
             h.set(k.as_str(), v.as_str())?;
         }
         Ok(h)
