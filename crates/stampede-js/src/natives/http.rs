@@ -35,7 +35,7 @@ struct Prepared {
 }
 
 /// k6's exception for a failed request under `throw`: a `GoError`, as k6 raises Go errors.
-fn go_error(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
+fn go_exception(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
     match Exception::from_message(ctx.clone(), message).and_then(|e| {
         e.set("name", "GoError")?;
         Ok(e)
@@ -325,11 +325,6 @@ fn make_response<'js>(
     req: Value<'js>,
     mut r: Response,
 ) -> Result<Value<'js>> {
-    if p.throw {
-        if let Some(e) = r.go_error(&p.req.method) {
-            return Err(go_error(ctx, &e));
-        }
-    }
     let (proto, atoms) = {
         let shape = s.response_shape.borrow();
         let shape = shape
@@ -403,10 +398,11 @@ fn finish<'js>(
     for hop in &r.hops {
         emit_hop(s, hop, &p.tags, &expected);
     }
-    if !p.throw {
-        if let Some(e) = r.go_error(&p.req.method) {
-            crate::console::emit(crate::LogLevel::Warning, "Request Failed", &[("error", &e)]);
+    if let Some(e) = r.go_error(&p.req.method) {
+        if p.throw {
+            return Err(go_exception(ctx, &e));
         }
+        crate::console::emit(crate::LogLevel::Warning, "Request Failed", &[("error", &e)]);
     }
     make_response(ctx, s, p, req, r)
 }
