@@ -1,28 +1,8 @@
 // The `k6` module. `N` is the VU's native binding object, captured at load time.
 const N = globalThis.__stampede_native;
 
-export function check(val, sets, tags) {
-  let all = true;
-  const names = Object.keys(sets || {});
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    const c = sets[name];
-    let ok;
-    if (typeof c === 'function') {
-      try {
-        ok = !!c(val);
-      } catch (e) {
-        N.checkResult(name, false, tags);
-        throw e;
-      }
-    } else {
-      ok = !!c;
-    }
-    N.checkResult(name, ok, tags);
-    if (!ok) all = false;
-  }
-  return all;
-}
+// Natively: the loop over the checks, each result's sample and the return value.
+export const check = N.check;
 
 export function sleep(secs) {
   N.sleep(Number(secs));

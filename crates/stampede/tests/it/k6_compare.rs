@@ -226,3 +226,68 @@ export default function () {{
     assert_eq!(theirs.len(), 8, "k6's log: {theirs:#?}");
     assert_eq!(log_lines(&ours.stderr), theirs, "stderr: {}", ours.stderr);
 }
+
+/// Every log line from ` level=` on (the time cut off), but the uncaught exception's.
+fn raw_log_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("time=") && !l.contains("level=error"))
+        .filter_map(|l| l.split_once(" level=").map(|(_, rest)| rest.to_string()))
+        .collect()
+}
+
+#[test]
+fn console_quoting_and_check_match_real_k6() {
+    if !k6_available() {
+        eprintln!("SKIPPED console_quoting_and_check_match_real_k6: k6 is not installed");
+        return;
+    }
+    let s = script(
+        r#"
+import { check } from 'k6';
+export const options = { vus: 1, iterations: 1 };
+export default function () {
+  for (const m of ['', 'false', 'a b', 'héllo', 'x=y', 'a/b@c^d+e-f.g_h', 'tab\there', 'q"q',
+                   'b\\s', 'ctl\u0001x', 12.5, null, undefined, { a: 1 }, [1, 2]]) console.log(m);
+  try {
+    check(1, { a: () => true, b: () => { throw new Error('boom'); }, c: () => true });
+  } catch (e) { console.log(`caught ${e}`); }
+  console.log(check(1, { d: 1, e: 0, 2: true }), check(1, 5), check(1, {}));
+  try { check(1, null); } catch (e) { console.log(`${e.name}: ${e.message}`); }
+  console.log(check({ status: 200 }, { 'ok': (r) => r.status === 200 }, { kind: 'x' }));
+}
+"#,
+    );
+    let k6_export = s.dir.path().join("k6.json");
+    let out = Command::new("k6")
+        .args(["run", "-q", "--summary-export"])
+        .arg(&k6_export)
+        .arg(&s.path)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .output()
+        .expect("run k6");
+    let theirs = raw_log_lines(&String::from_utf8_lossy(&out.stderr));
+    let ours = run(&s, "http://127.0.0.1:1", &[]);
+    assert_eq!(
+        ours.code,
+        out.status.code().unwrap_or(-1),
+        "{}",
+        ours.stderr
+    );
+    assert_eq!(theirs.len(), 19, "k6's log: {theirs:#?}");
+    assert_eq!(
+        raw_log_lines(&ours.stderr),
+        theirs,
+        "stderr: {}",
+        ours.stderr
+    );
+    let k6: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&k6_export).unwrap()).unwrap();
+    for stat in ["passes", "fails"] {
+        assert_eq!(
+            ours.metric("checks", stat),
+            k6["metrics"]["checks"][stat].as_f64().unwrap_or(-1.0),
+            "checks.{stat}"
+        );
+    }
+}
