@@ -23,9 +23,10 @@ enum BodyMode {
     None,
 }
 
-/// A request as the JS side prepared it, plus what only this layer needs.
+/// What this layer needs of a request once it is sent: [`prepare`] hands the request itself
+/// to the client apart from this.
 struct Prepared {
-    req: Request,
+    method: http::Method,
     tags: Vec<(String, String)>,
     mode: BodyMode,
     /// `Some(None)`: the request's own `responseCallback: null`.
@@ -89,7 +90,7 @@ fn item<'js, T: FromJs<'js>>(a: &Array<'js>, len: usize, i: usize) -> Result<T> 
     }
 }
 
-fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared> {
+fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request, Prepared)> {
     let len = a.len();
     // Borrowed: QuickJS hands out ASCII strings without a copy.
     let method: rquickjs::CString<'js> = item(a, len, 0)?;
@@ -144,24 +145,26 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<Prepared>
     } else {
         None
     };
-    Ok(Prepared {
-        req: Request {
-            method,
-            url,
-            headers,
-            body: body.into(),
-            timeout,
-            max_redirects,
-            discard_body: mode == BodyMode::None,
-            cookies,
-            replace_jar_cookies,
-            use_jar: true,
-        },
+    let prepared = Prepared {
+        method: method.clone(),
         tags,
         mode,
         callback,
         throw: item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw),
-    })
+    };
+    let req = Request {
+        method,
+        url,
+        headers,
+        body: body.into(),
+        timeout,
+        max_redirects,
+        discard_body: mode == BodyMode::None,
+        cookies,
+        replace_jar_cookies,
+        use_jar: true,
+    };
+    Ok((req, prepared))
 }
 
 /// Emits the metrics of one hop.
@@ -398,7 +401,7 @@ fn finish<'js>(
     for hop in &r.hops {
         emit_hop(s, hop, &p.tags, &expected);
     }
-    if let Some(e) = r.go_error(&p.req.method) {
+    if let Some(e) = r.go_error(&p.method) {
         if p.throw {
             return Err(go_exception(ctx, &e));
         }
@@ -425,8 +428,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                         "making HTTP requests in the init context is not supported",
                     ));
                 }
-                let p = prepare(&ctx, &s, &o)?;
-                let (http, req) = (s.http.clone(), p.req.clone());
+                let (req, p) = prepare(&ctx, &s, &o)?;
+                let http = s.http.clone();
                 let r = s
                     .block_on(move || http.request(req))
                     .map_err(|_| interrupted(&ctx))?;
@@ -448,14 +451,16 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let mut prepared = Vec::with_capacity(list.len());
+                let mut reqs = Vec::with_capacity(list.len());
                 let mut arrays = Vec::with_capacity(list.len());
                 for o in list.iter::<Array<'js>>() {
                     let o = o?;
-                    prepared.push(prepare(&ctx, &s, &o)?);
+                    let (req, p) = prepare(&ctx, &s, &o)?;
+                    reqs.push(req);
+                    prepared.push(p);
                     arrays.push(o);
                 }
                 let http = s.http.clone();
-                let reqs: Vec<_> = prepared.iter().map(|p| p.req.clone()).collect();
                 let results = s
                     .block_on(move || {
                         futures_util::future::join_all(reqs.into_iter().map(|r| http.request(r)))
