@@ -15,6 +15,27 @@ function fmt(args) {
 const mk = (level) => function (...args) { N.log(level, fmt(args)); };
 globalThis.console = { log: mk('info'), info: mk('info'), debug: mk('debug'), warn: mk('warning'), error: mk('error') };
 
+// The typed arrays are made on first use (`VuState::typed_arrays`): until then each of their
+// constructors' globals is an accessor that makes them all, which replaces the accessors with
+// the constructors, and then reads (or assigns) the one asked for. (`Atomics` comes with them:
+// QuickJS aborts if its global exists beforehand.)
+for (const name of ['ArrayBuffer', 'SharedArrayBuffer', 'Uint8ClampedArray', 'Int8Array',
+  'Uint8Array', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array',
+  'BigUint64Array', 'Float16Array', 'Float32Array', 'Float64Array', 'DataView']) {
+  const lazy = function (v) {
+    N.typedArrays();
+    const d = Object.getOwnPropertyDescriptor(globalThis, name);
+    if (d !== undefined && d.get === lazy) {
+      // Not one this QuickJS makes.
+      delete globalThis[name];
+      return undefined;
+    }
+    if (arguments.length > 0) globalThis[name] = v;
+    return globalThis[name];
+  };
+  Object.defineProperty(globalThis, name, { configurable: true, enumerable: false, get: lazy, set: lazy });
+}
+
 const timers = new Map();
 let nextId = 1;
 function add(fn, ms, args, repeat) {

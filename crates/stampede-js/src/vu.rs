@@ -97,6 +97,8 @@ pub(crate) struct VuState {
     pub(crate) response_shape: RefCell<Option<crate::natives::ResponseShape>>,
     /// The groups of natives installed so far (bits, see `natives::install`).
     pub(crate) native_groups: Cell<u8>,
+    /// Whether the typed arrays are in the context yet (see [`VuState::typed_arrays`]).
+    typed_arrays: Cell<bool>,
     /// The worker's runtime, shared with its other VUs.
     pub(crate) js: Rc<SharedRuntime>,
     /// The lowest usable address of this VU's coroutine stack.
@@ -175,6 +177,22 @@ impl VuState {
             Some(y) => y.on_parent_stack(f),
             None => f(),
         }
+    }
+
+    /// Adds the typed arrays (`ArrayBuffer`, `Uint8Array`, `DataView`..., and `Atomics`) to the
+    /// context if they are not there yet. Contexts start without them: they are ~13 KB and
+    /// ~40 us of every VU's context, and few scripts use them. `globals.js` puts accessors in
+    /// their place that call this on first use; natives call it before making an `ArrayBuffer`.
+    pub(crate) fn typed_arrays(&self, ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+        if self.typed_arrays.replace(true) {
+            return Ok(());
+        }
+        // SAFETY: a valid context of this thread; the function defines the constructors as
+        // configurable globals, which replaces the accessors `globals.js` defined.
+        if unsafe { rquickjs::qjs::JS_AddIntrinsicTypedArrays(ctx.as_raw().as_ptr()) } < 0 {
+            return Err(rquickjs::Error::Exception);
+        }
+        Ok(())
     }
 
     /// Parses a URL, reusing the previous result when the script asks for the same one.
@@ -294,6 +312,7 @@ impl Vu {
             last_url: RefCell::new(None),
             timers_pending: Cell::new(0),
             native_groups: Cell::new(0),
+            typed_arrays: Cell::new(false),
             js,
             stack_limit,
             frame: VuFrame::default(),
@@ -498,7 +517,8 @@ impl Drop for Vu {
 
 /// The standard objects of a VU's context: those of k6's runtime (goja). Not `WeakRef`,
 /// `FinalizationRegistry`, `DOMException` or `performance`, which k6 scripts do not have
-/// either; each context is about 1.2 KB smaller without them.
+/// either; each context is about 1.2 KB smaller without them. The typed arrays come on first
+/// use (see [`VuState::typed_arrays`]).
 type K6Intrinsics = (
     intrinsic::Date,
     intrinsic::Eval,
@@ -507,7 +527,6 @@ type K6Intrinsics = (
     intrinsic::Json,
     intrinsic::Proxy,
     intrinsic::MapSet,
-    intrinsic::TypedArrays,
     intrinsic::Promise,
 );
 

@@ -338,7 +338,10 @@ fn make_response<'js>(
     let body: Value<'js> = match p.mode {
         BodyMode::None => Value::new_null(ctx.clone()),
         _ if r.status == 0 && r.body.is_empty() => Value::new_null(ctx.clone()),
-        BodyMode::Binary => ArrayBuffer::new(ctx.clone(), r.body.to_vec())?.into_value(),
+        BodyMode::Binary => {
+            s.typed_arrays(ctx)?;
+            ArrayBuffer::new(ctx.clone(), r.body.to_vec())?.into_value()
+        }
         BodyMode::Text => {
             rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&r.body))?.into_value()
         }

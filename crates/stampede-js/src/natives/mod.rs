@@ -121,6 +121,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
         })?,
     )?;
 
+    let s = state.clone();
+    n.set(
+        "typedArrays",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| s.typed_arrays(&ctx))?,
+    )?;
+
     let epoch = std::time::Instant::now();
     n.set(
         "nowMs",
@@ -145,6 +151,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
                 };
                 if s.native_groups.get() & bit != 0 {
                     return Ok(());
+                }
+                if bit & (4 | 8) != 0 {
+                    // Their natives hand out ArrayBuffers.
+                    s.typed_arrays(&ctx)?;
                 }
                 let n: Object<'js> = ctx.globals().get("__stampede_native")?;
                 match bit {
@@ -194,6 +204,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
                     .read_file(&full)
                     .map_err(|e| throw(&ctx, format!("open {}: {e}", full.display())))?;
                 if mode.0.as_deref() == Some("b") {
+                    s.typed_arrays(&ctx)?;
                     Ok(ArrayBuffer::new(ctx.clone(), bytes.as_slice().to_vec())?.into_value())
                 } else {
                     Ok(

@@ -270,3 +270,51 @@ export default function () {
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.stderr);
     assert_eq!(r.metric("checks", "passes"), 2.0);
 }
+
+/// The typed arrays are added to a VU's context on first use (by the script, or by a native
+/// that hands out an ArrayBuffer); each path must give the real constructors.
+#[test]
+fn typed_arrays_come_on_first_use() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+import { check } from 'k6';
+const lazyAtStart = typeof Object.getOwnPropertyDescriptor(globalThis, 'DataView').get === 'function';
+const file = __VU === 1 ? open('./data.bin', 'b') : null;
+export const options = {
+  scenarios: { s: { executor: 'per-vu-iterations', vus: 3, iterations: 1 } },
+};
+export default function () {
+  check(null, { 'lazy at start': () => lazyAtStart });
+  if (__VU === 1) {
+    // open(..., 'b') in the init context made them.
+    check(file, {
+      'open b': (f) => f instanceof ArrayBuffer && new Uint8Array(f)[2] === 99 && f.byteLength === 3,
+    });
+  } else if (__VU === 2) {
+    // A binary response body is the first ArrayBuffer of this VU.
+    const r = http.get(`${__ENV.BASE_URL}/bytes/16`, { responseType: 'binary' });
+    check(r.body, {
+      'binary body': (b) => Object.getPrototypeOf(b) === ArrayBuffer.prototype && b.byteLength === 16,
+      'views work': (b) => new DataView(b).byteLength === 16 && new Uint8Array(b).length === 16,
+      'atomics came along': () => typeof Atomics === 'object',
+    });
+  } else {
+    // Assigned before any use: the assignment wins, the others are real.
+    Float64Array = 5;
+    check(null, {
+      'assigned': () => Float64Array === 5,
+      'others real': () => new Int16Array(2).length === 2 && typeof SharedArrayBuffer === 'function',
+      'not enumerable': () => !Object.keys(globalThis).includes('Uint8Array'),
+    });
+  }
+}
+"#,
+    );
+    s.file("data.bin", "abc");
+    let r = run(&s, &server.base_url(), &[]);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.stdout);
+    assert_eq!(r.metric("checks", "passes"), 3.0 + 1.0 + 3.0 + 3.0);
+}
