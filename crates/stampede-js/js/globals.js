@@ -19,12 +19,13 @@ globalThis.console = { log: mk('info'), info: mk('info'), debug: mk('debug'), wa
 // constructors' globals is an accessor that makes them all, which replaces the accessors with
 // the constructors, and then reads (or assigns) the one asked for. (`Atomics` comes with them:
 // QuickJS aborts if its global exists beforehand.)
+const ownDescriptor = Object.getOwnPropertyDescriptor;
 for (const name of ['ArrayBuffer', 'SharedArrayBuffer', 'Uint8ClampedArray', 'Int8Array',
   'Uint8Array', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'BigInt64Array',
   'BigUint64Array', 'Float16Array', 'Float32Array', 'Float64Array', 'DataView']) {
   const lazy = function (v) {
     N.typedArrays();
-    const d = Object.getOwnPropertyDescriptor(globalThis, name);
+    const d = ownDescriptor(globalThis, name);
     if (d !== undefined && d.get === lazy) {
       // Not one this QuickJS makes.
       delete globalThis[name];
