@@ -58,6 +58,11 @@ struct ConnSeen {
 }
 
 impl HttpClient {
+    /// The `User-Agent` requests carry unless the script sets its own (`None` or empty: none).
+    pub fn user_agent(&self) -> Option<&str> {
+        self.inner.user_agent()
+    }
+
     /// A client with an empty pool and jar.
     pub fn new(config: Arc<ClientConfig>) -> Self {
         let max_idle = if config.no_connection_reuse {
@@ -228,7 +233,7 @@ impl Inner {
                         bytes_received,
                         error_code: f.code,
                     });
-                    return failed(url, f, meta, hops);
+                    return failed(url, f, meta, hops).with_sent_cookie(cookie);
                 }
             };
 
@@ -251,11 +256,11 @@ impl Inner {
             let location = raw.headers.get(header::LOCATION);
             let next = redirect::next_method(status, &method, location.is_some());
             let (Some((next_method, keep_body)), Some(location)) = (next, location) else {
-                return finish(raw, url, meta, discard_body, hops);
+                return finish(raw, url, meta, discard_body, hops).with_sent_cookie(cookie);
             };
             if hops.len() > max_redirects as usize {
                 // k6 returns the last redirect response (and logs a warning).
-                return finish(raw, url, meta, discard_body, hops);
+                return finish(raw, url, meta, discard_body, hops).with_sent_cookie(cookie);
             }
             let next_url = match location
                 .to_str()
@@ -263,7 +268,7 @@ impl Inner {
                 .and_then(|l| redirect::resolve_location(&url, l))
             {
                 Ok(u) => u,
-                Err(f) => return failed(url, f, meta, hops),
+                Err(f) => return failed(url, f, meta, hops).with_sent_cookie(cookie),
             };
             if !keep_body {
                 body = Bytes::new();

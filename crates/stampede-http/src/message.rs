@@ -143,6 +143,9 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Raw `Set-Cookie` values of the final response (not joined).
     pub set_cookies: Vec<String>,
+    /// The `Cookie` header the final request carried (empty if none): the script's own header,
+    /// the request's cookies, then the jar's, as sent.
+    pub sent_cookie: String,
     /// Body, decompressed for `gzip`/`deflate`; empty when discarded.
     pub body: Bytes,
     /// Final URL after redirects.
@@ -167,6 +170,11 @@ pub struct Response {
 }
 
 impl Response {
+    pub(crate) fn with_sent_cookie(mut self, cookie: String) -> Response {
+        self.sent_cookie = cookie;
+        self
+    }
+
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -235,6 +243,7 @@ pub(crate) fn failed(url: Url, f: Failure, meta: Option<ConnMeta>, hops: Vec<Hop
         proto: "",
         headers: Vec::new(),
         set_cookies: Vec::new(),
+        sent_cookie: String::new(),
         body: Bytes::new(),
         url,
         remote_ip: meta.map(|m| m.remote.ip()),
@@ -286,6 +295,7 @@ pub(crate) fn finish(
         proto: proto_str(raw.version),
         headers: response_headers(&raw.headers),
         set_cookies,
+        sent_cookie: String::new(),
         body,
         url,
         remote_ip: meta.map(|m| m.remote.ip()),

@@ -89,6 +89,13 @@ function walk(value, selector) {
   return cur;
 }
 
+// Go's http.CanonicalHeaderKey: each dash-separated word capitalized, unless the name holds a
+// character a header name may not (then it is left as it is).
+function canonicalHeader(name) {
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return name;
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (m, dash, c) => dash + c.toUpperCase());
+}
+
 // Go's zero time.Time in milliseconds, which k6 reports for a cookie without a valid Expires.
 const GO_ZERO_TIME_MS = -6795364578871;
 
@@ -166,11 +173,24 @@ export class Response {
     }
     return this._cookies;
   }
+  // The request as sent, as k6 shows it: the script's headers under Go-canonical names, the
+  // User-Agent unless the script set one, the Cookie header and the cookies it carried.
   get request() {
     const req = this._req || [];
     const headers = {};
-    for (const [k, v] of req[3] || []) headers[k] = [v];
-    return { method: req[0], url: req[1], headers, body: typeof req[2] === 'string' ? req[2] : '' };
+    for (const [k, v] of req[3] || []) headers[canonicalHeader(k)] = [v];
+    if (N.userAgent !== undefined && headers['User-Agent'] === undefined) headers['User-Agent'] = [N.userAgent];
+    const cookies = {};
+    const sent = this._n.field(8);
+    if (sent) {
+      headers.Cookie = [sent];
+      for (const pair of sent.split('; ')) {
+        const eq = pair.indexOf('=');
+        const name = eq < 0 ? pair : pair.slice(0, eq);
+        (cookies[name] = cookies[name] || []).push({ name, value: eq < 0 ? '' : pair.slice(eq + 1), replace: false });
+      }
+    }
+    return { method: req[0], url: req[1], headers, body: typeof req[2] === 'string' ? req[2] : '', cookies };
   }
   // Parsed once per response, as k6 caches it: scripts often call res.json(...) several times
   // on one response (checks, then metrics), and parsing is the costly part of a JSON request.

@@ -249,7 +249,7 @@ pub(crate) struct ResponseMeta {
 #[rquickjs::methods]
 impl ResponseMeta {
     /// 0 status_text, 1 proto, 2 url, 3 remote_ip, 4 remote_port, 5 error, 6 error_code,
-    /// 7 the `Set-Cookie` values as lines (parsed by `k6_http.js`).
+    /// 7 the `Set-Cookie` values as lines (parsed by `k6_http.js`), 8 the `Cookie` header sent.
     pub fn field<'js>(&self, ctx: Ctx<'js>, i: u32) -> Result<Value<'js>> {
         let r = &self.r;
         let text = |t: &str| rquickjs::String::from_str(ctx.clone(), t).map(|s| s.into_value());
@@ -262,6 +262,7 @@ impl ResponseMeta {
             5 => text(r.error.as_deref().unwrap_or("")),
             6 => Ok(Value::new_number(ctx.clone(), f64::from(r.error_code))),
             7 => text(&r.set_cookies.join("\n")),
+            8 => text(&r.sent_cookie),
             _ => Ok(Value::new_undefined(ctx.clone())),
         }
     }
@@ -419,6 +420,11 @@ fn parse_url(ctx: &Ctx<'_>, u: &str) -> Result<url::Url> {
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
+    // For `res.request.headers` (a string, not a function: read once per `res.request`).
+    n.set(
+        "userAgent",
+        state.http.user_agent().filter(|ua| !ua.is_empty()),
+    )?;
     let s = state.clone();
     n.set(
         "request",

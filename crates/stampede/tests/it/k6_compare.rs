@@ -291,3 +291,56 @@ export default function () {
         );
     }
 }
+
+#[test]
+fn response_request_matches_real_k6() {
+    if !k6_available() {
+        eprintln!("SKIPPED response_request_matches_real_k6: k6 is not installed");
+        return;
+    }
+    // Keys sorted: k6 builds the headers and cookies from Go maps, in random order.
+    let s = script(
+        r#"
+import http from 'k6/http';
+export const options = { vus: 1, iterations: 1, userAgent: 'same-agent/1.0' };
+function sorted(v) {
+  if (Array.isArray(v)) return v.map(sorted);
+  if (v === null || typeof v !== 'object') return v;
+  const out = {};
+  for (const k of Object.keys(v).sort()) out[k] = sorted(v[k]);
+  return out;
+}
+export default function () {
+  const B = __ENV.BASE_URL;
+  const first = http.get(`${B}/cookies/set?k6=1`, { redirects: 0 });
+  console.log(JSON.stringify(sorted(first.request)));
+  const a = http.get(`${B}/get`, { headers: { 'X-Test': 'yes', 'accept': 'text/plain', 'x-multi-word-name': 'v' } });
+  console.log(JSON.stringify(sorted(a.request)));
+  const b = http.post(`${B}/post`, { a: '1' });
+  console.log(JSON.stringify(sorted(b.request)));
+  const c = http.post(`${B}/post`, 'raw', { cookies: { extra: 'v', rep: { value: 'r', replace: true } } });
+  console.log(JSON.stringify(sorted(c.request)));
+  const d = http.get(`${B}/get`, { headers: { 'User-Agent': 'mine' } });
+  console.log(JSON.stringify(sorted(d.request.headers)));
+}
+"#,
+    );
+    let server = target();
+    let out = Command::new("k6")
+        .args(["run", "-q", "--no-summary", "-e"])
+        .arg(format!("BASE_URL={}", server.base_url()))
+        .arg(&s.path)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .output()
+        .expect("run k6");
+    let theirs = raw_log_lines(&String::from_utf8_lossy(&out.stderr));
+    let ours = run(&s, &server.base_url(), &["--no-summary"]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert_eq!(theirs.len(), 5, "k6's log: {theirs:#?}");
+    assert_eq!(
+        raw_log_lines(&ours.stderr),
+        theirs,
+        "stderr: {}",
+        ours.stderr
+    );
+}
