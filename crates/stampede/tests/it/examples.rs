@@ -76,7 +76,8 @@ fn run_example(name: &str, scale: &str, vu_scale: &str) {
     {
         let k6_export = dir.path().join("k6.json");
         let out = Command::new("k6")
-            .args(["run", "-q", "--summary-export"])
+            // An ephemeral port for k6's REST API: concurrent runs collide on the default one.
+            .args(["run", "-q", "--address", "127.0.0.1:0", "--summary-export"])
             .arg(&k6_export)
             .args([
                 "-e",

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::{run, script, target};
+use crate::support::{run, script, target, Script};
 
 const SCRIPT: &str = r#"
 import http from 'k6/http';
@@ -29,6 +29,21 @@ fn k6_available() -> bool {
         .unwrap_or(false)
 }
 
+/// Runs real k6 quietly on `s` with `BASE_URL` set, `args` before the script. Its REST API
+/// listens on an ephemeral port: on the default one (6565) the tests' concurrent runs collide
+/// and k6 logs a warning, which the log comparisons would see.
+fn k6_run(s: &Script, base_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new("k6")
+        .args(["run", "-q", "--address", "127.0.0.1:0"])
+        .args(args)
+        .arg("-e")
+        .arg(format!("BASE_URL={base_url}"))
+        .arg(&s.path)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .output()
+        .expect("run k6")
+}
+
 #[test]
 fn counts_match_real_k6() {
     if !k6_available() {
@@ -38,14 +53,11 @@ fn counts_match_real_k6() {
     let server = target();
     let s = script(SCRIPT);
     let k6_export = s.dir.path().join("k6.json");
-    let out = Command::new("k6")
-        .args(["run", "-q", "--summary-export"])
-        .arg(&k6_export)
-        .arg("-e")
-        .arg(format!("BASE_URL={}", server.base_url()))
-        .arg(&s.path)
-        .output()
-        .expect("run k6");
+    let out = k6_run(
+        &s,
+        &server.base_url(),
+        &["--summary-export", k6_export.to_str().unwrap()],
+    );
     assert!(
         out.status.success(),
         "k6 failed: {}",
@@ -141,13 +153,7 @@ export default function () {{
 "#
     ));
     let server = target();
-    let out = Command::new("k6")
-        .args(["run", "-q", "--no-summary", "-e"])
-        .arg(format!("BASE_URL={}", server.base_url()))
-        .arg(&s.path)
-        .env("K6_NO_USAGE_REPORT", "true")
-        .output()
-        .expect("run k6");
+    let out = k6_run(&s, &server.base_url(), &["--no-summary"]);
     let theirs = log_lines(&String::from_utf8_lossy(&out.stderr));
     let ours = run(&s, &server.base_url(), &["--no-summary"]);
     assert_eq!(
@@ -214,12 +220,7 @@ export default function () {{
 }}
 "#
     ));
-    let out = Command::new("k6")
-        .args(["run", "-q", "--no-summary"])
-        .arg(&s.path)
-        .env("K6_NO_USAGE_REPORT", "true")
-        .output()
-        .expect("run k6");
+    let out = k6_run(&s, "http://127.0.0.1:1", &["--no-summary"]);
     let theirs = log_lines(&String::from_utf8_lossy(&out.stderr));
     let ours = run(&s, "http://127.0.0.1:1", &["--no-summary"]);
     assert_eq!(ours.code, 0, "{}", ours.stderr);
@@ -259,13 +260,11 @@ export default function () {
 "#,
     );
     let k6_export = s.dir.path().join("k6.json");
-    let out = Command::new("k6")
-        .args(["run", "-q", "--summary-export"])
-        .arg(&k6_export)
-        .arg(&s.path)
-        .env("K6_NO_USAGE_REPORT", "true")
-        .output()
-        .expect("run k6");
+    let out = k6_run(
+        &s,
+        "http://127.0.0.1:1",
+        &["--summary-export", k6_export.to_str().unwrap()],
+    );
     let theirs = raw_log_lines(&String::from_utf8_lossy(&out.stderr));
     let ours = run(&s, "http://127.0.0.1:1", &[]);
     assert_eq!(
@@ -326,13 +325,7 @@ export default function () {
 "#,
     );
     let server = target();
-    let out = Command::new("k6")
-        .args(["run", "-q", "--no-summary", "-e"])
-        .arg(format!("BASE_URL={}", server.base_url()))
-        .arg(&s.path)
-        .env("K6_NO_USAGE_REPORT", "true")
-        .output()
-        .expect("run k6");
+    let out = k6_run(&s, &server.base_url(), &["--no-summary"]);
     let theirs = raw_log_lines(&String::from_utf8_lossy(&out.stderr));
     let ours = run(&s, &server.base_url(), &["--no-summary"]);
     assert_eq!(ours.code, 0, "{}", ours.stderr);
