@@ -153,7 +153,7 @@ impl Inner {
         let mut body = body;
         let mut prev_url: Option<Url> = None;
         let mut cookie = String::new();
-        loop {
+        let mut response = loop {
             let hop_start = Instant::now();
             let mut ph = Phases::new(hop_start);
             let mut seen = ConnSeen::default();
@@ -233,7 +233,7 @@ impl Inner {
                         bytes_received,
                         error_code: f.code,
                     });
-                    return failed(url, f, meta, hops).with_sent_cookie(cookie);
+                    break failed(url, f, meta, hops);
                 }
             };
 
@@ -256,11 +256,11 @@ impl Inner {
             let location = raw.headers.get(header::LOCATION);
             let next = redirect::next_method(status, &method, location.is_some());
             let (Some((next_method, keep_body)), Some(location)) = (next, location) else {
-                return finish(raw, url, meta, discard_body, hops).with_sent_cookie(cookie);
+                break finish(raw, url, meta, discard_body, hops);
             };
             if hops.len() > max_redirects as usize {
                 // k6 returns the last redirect response (and logs a warning).
-                return finish(raw, url, meta, discard_body, hops).with_sent_cookie(cookie);
+                break finish(raw, url, meta, discard_body, hops);
             }
             let next_url = match location
                 .to_str()
@@ -268,14 +268,17 @@ impl Inner {
                 .and_then(|l| redirect::resolve_location(&url, l))
             {
                 Ok(u) => u,
-                Err(f) => return failed(url, f, meta, hops).with_sent_cookie(cookie),
+                Err(f) => break failed(url, f, meta, hops),
             };
             if !keep_body {
                 body = Bytes::new();
             }
             method = next_method;
             prev_url = Some(std::mem::replace(&mut url, next_url));
-        }
+        };
+        // The Cookie header of the last request sent, for `res.request`.
+        response.sent_cookie = cookie;
+        response
     }
 
     fn user_agent(&self) -> Option<&str> {

@@ -170,11 +170,6 @@ pub struct Response {
 }
 
 impl Response {
-    pub(crate) fn with_sent_cookie(mut self, cookie: String) -> Response {
-        self.sent_cookie = cookie;
-        self
-    }
-
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
