@@ -98,7 +98,7 @@ pub fn format_duration(d: Duration) -> String {
     let hours = total_ms / 3_600_000;
     let minutes = (total_ms / 60_000) % 60;
     let secs_ms = total_ms % 60_000;
-    let secs = if secs_ms % 1000 == 0 {
+    let secs = if secs_ms.is_multiple_of(1000) {
         format!("{}s", secs_ms / 1000)
     } else {
         let s = format!("{:.3}", secs_ms as f64 / 1000.0);

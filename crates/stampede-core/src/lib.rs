@@ -8,10 +8,14 @@
 
 mod duration;
 mod error;
+mod log;
 mod options;
 mod scenario;
+mod system_tags;
 
 pub use duration::{format_duration, parse_duration, parse_go_duration};
 pub use error::ConfigError;
+pub use log::{log, log_line, LogLevel};
 pub use options::{parse_stage, parse_stage_list, Options, ThresholdDef};
 pub use scenario::{Executor, Scenario, Stage};
+pub use system_tags::{SystemTag, SystemTagSet};

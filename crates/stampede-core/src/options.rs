@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::duration::parse_duration;
 use crate::scenario::{as_uint, parse_stages};
-use crate::{parse_go_duration, ConfigError, Executor, Scenario, Stage};
+use crate::{parse_go_duration, ConfigError, Executor, Scenario, Stage, SystemTagSet};
 
 /// One threshold expression on a metric, as `options.thresholds` spells it.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,8 @@ pub struct ThresholdDef {
     pub expression: String,
     pub abort_on_fail: bool,
     pub delay_abort_eval: Option<Duration>,
+    /// As the options wrote it (a string or an object), for outputs that list thresholds.
+    pub source: Value,
 }
 
 /// The test options. `None` means "not set by this source".
@@ -47,6 +49,7 @@ pub struct Options {
     pub batch: Option<u32>,
     pub batch_per_host: Option<u32>,
     pub min_iteration_duration: Option<Duration>,
+    pub system_tags: Option<SystemTagSet>,
 }
 
 macro_rules! apply_fields {
@@ -74,7 +77,8 @@ impl Options {
             setup_timeout, teardown_timeout, summary_trend_stats, summary_time_unit,
             no_connection_reuse, no_vu_connection_reuse, user_agent, insecure_skip_tls_verify,
             max_redirects, throw, discard_response_bodies, tags, no_setup, no_teardown,
-            no_thresholds, no_summary, batch, batch_per_host, min_iteration_duration);
+            no_thresholds, no_summary, batch, batch_per_host, min_iteration_duration,
+            system_tags);
     }
 
     /// Parses k6's options object (from a script's exported `options` or a `--config` file).
@@ -183,6 +187,19 @@ impl Options {
                     .collect(),
             );
         }
+        if let Some(v) = get("systemTags") {
+            let names = v
+                .as_array()
+                .ok_or_else(|| ConfigError::invalid("systemTags", "expected an array of strings"))?
+                .iter()
+                .map(|n| {
+                    n.as_str().ok_or_else(|| {
+                        ConfigError::invalid("systemTags", format!("{n} is not a string"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            o.system_tags = Some(SystemTagSet::parse(names, "systemTags")?);
+        }
         if let Some(v) = get("scenarios") {
             let m = v.as_object().ok_or_else(|| {
                 ConfigError::invalid("scenarios", "expected an object of named scenarios")
@@ -249,6 +266,7 @@ impl Options {
                 "NO_SUMMARY" => o.no_summary = Some(bool_of(&value)?),
                 "SUMMARY_TREND_STATS" => o.summary_trend_stats = Some(split_list(&value)),
                 "SUMMARY_TIME_UNIT" => o.summary_time_unit = Some(value.clone()),
+                "SYSTEM_TAGS" => o.system_tags = Some(SystemTagSet::parse(value.split(','), &key)?),
                 _ => {}
             }
         }
@@ -420,6 +438,9 @@ impl Options {
         if let Some(v) = self.discard_response_bodies {
             m.insert("discardResponseBodies".into(), v.into());
         }
+        if let Some(v) = self.system_tags {
+            m.insert("systemTags".into(), v.names().collect::<Vec<_>>().into());
+        }
         Value::Object(m)
     }
 }
@@ -465,6 +486,7 @@ fn parse_thresholds(v: &Value) -> Result<Vec<(String, Vec<ThresholdDef>)>, Confi
                         expression: s.clone(),
                         abort_on_fail: false,
                         delay_abort_eval: None,
+                        source: d.clone(),
                     }),
                     Value::Object(o) => {
                         let expression =
@@ -486,6 +508,7 @@ fn parse_thresholds(v: &Value) -> Result<Vec<(String, Vec<ThresholdDef>)>, Confi
                             expression: expression.to_string(),
                             abort_on_fail,
                             delay_abort_eval,
+                            source: d.clone(),
                         })
                     }
                     other => Err(ConfigError::invalid(

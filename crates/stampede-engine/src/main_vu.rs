@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stampede_js::{InitInfo, IterationJob, JsError, JsErrorKind, TestContext, Vu, WorkerCtx};
-use stampede_metrics::Delta;
+use stampede_metrics::{Delta, SampleBatch, UnixNanos};
 
 /// Why a lifecycle call failed.
 #[derive(Debug)]
@@ -74,9 +74,14 @@ impl MainVu {
         }
     }
 
-    /// Samples emitted by setup/teardown.
+    /// What setup/teardown measured, aggregated.
     pub fn take_delta(&self) -> Delta {
-        self.worker.take_delta()
+        self.worker.take_delta(UnixNanos::now())
+    }
+
+    /// The raw samples of setup/teardown (kept only if an output asked for them).
+    pub fn take_samples(&self) -> SampleBatch {
+        self.worker.take_samples()
     }
 }
 

@@ -1,18 +1,19 @@
-//! The controller: spawns workers, runs setup and teardown, collects metrics, stops the test.
+//! A run from start to end: spawns the workers, runs setup and teardown, drives the controller,
+//! stops the test.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stampede_core::{Executor, Scenario};
+use stampede_core::Scenario;
 use stampede_js::{IterationJob, JsError, ScenarioRef, TestContext};
-use stampede_metrics::{builtin, MetricType, TagSet, ThresholdOutcome, ThresholdSet, Totals};
+use stampede_metrics::{Subscriber, ThresholdOutcome, ThresholdSet, Totals};
 use thiserror::Error;
 use tokio::sync::{oneshot, watch};
 
-use crate::executors::ScenarioPlan;
+use crate::controller::Controller;
 use crate::main_vu::CallError;
-use crate::progress::{Progress, Snapshot};
+use crate::plan;
 use crate::worker::{self, FromWorker, Start, WorkerArgs};
 use crate::MainVu;
 
@@ -73,89 +74,29 @@ pub struct RunOutcome {
 }
 
 /// Runs the test. `main_vu` has run the init context already; it runs setup and teardown.
+/// `subscribers` receive the run's metrics stream (see [`stampede_metrics::Subscriber`]).
 pub fn run(
     test: Arc<TestContext>,
     cfg: RunConfig,
     main_vu: &mut MainVu,
+    subscribers: &mut [&mut dyn Subscriber],
 ) -> Result<RunOutcome, EngineError> {
     let workers = cfg.workers.max(1);
     let (to_ctrl, from_workers) = crossbeam_channel::unbounded();
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let (graceful_tx, graceful_rx) = watch::channel(false);
+    let plan::Plan {
+        per_worker,
+        scenarios,
+        vus_max,
+    } = plan::split(&cfg.scenarios, workers);
     let mut start_txs = Vec::new();
     let mut handles = Vec::new();
-    let mut next_vu_id = 1u64;
-    let mut worker_plans: Vec<Vec<ScenarioPlan>> = (0..workers).map(|_| Vec::new()).collect();
-    let total_max_vus: u64 = cfg.scenarios.iter().map(|s| s.executor.max_vus()).sum();
-    let extra_ids = Arc::new(AtomicU64::new(total_max_vus + 1));
-    let mut vus_max = 0;
-    let mut srefs: Vec<Arc<ScenarioRef>> = Vec::new();
-    for sc in &cfg.scenarios {
-        let sref = Arc::new(ScenarioRef {
-            name: sc.name.as_str().into(),
-            executor: sc.executor.name(),
-            exec: sc.exec.as_str().into(),
-            tags: sc
-                .tags
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            env: sc.env.clone(),
-            start_time: sc.start_time,
-            length: sc.executor.max_duration(),
-            iterations_started: AtomicU64::new(0),
-            vus_active: AtomicI64::new(0),
-        });
-        srefs.push(sref.clone());
-        let (initial, extra) = match &sc.executor {
-            Executor::ConstantArrivalRate {
-                pre_allocated_vus,
-                max_vus,
-                ..
-            }
-            | Executor::RampingArrivalRate {
-                pre_allocated_vus,
-                max_vus,
-                ..
-            } => (
-                *pre_allocated_vus,
-                max_vus.saturating_sub(*pre_allocated_vus),
-            ),
-            e => (e.max_vus(), 0),
-        };
-        vus_max += initial;
-        let counter = Arc::new(AtomicU64::new(0));
-        // An arrival-rate scenario's iterations go to the workers that hold its VUs, one
-        // iteration in `used` each, so a scenario with fewer VUs than workers is not starved.
-        let used = match &sc.executor {
-            Executor::ConstantArrivalRate { .. } | Executor::RampingArrivalRate { .. } => {
-                (initial + extra).clamp(1, workers as u64)
-            }
-            _ => workers as u64,
-        };
-        for (w, plans) in worker_plans.iter_mut().enumerate().take(used as usize) {
-            let w = w as u64;
-            let slots: Vec<u64> = (0..initial).filter(|s| s % used == w).collect();
-            let vu_ids: Vec<u64> = slots.iter().map(|s| next_vu_id + s).collect();
-            let extra_allowed = extra / used + u64::from(w < extra % used);
-            plans.push(ScenarioPlan {
-                scenario: sc.clone(),
-                sref: sref.clone(),
-                slots,
-                vu_ids,
-                shared_counter: counter.clone(),
-                worker: w,
-                workers: used,
-                extra_vu_ids: extra_ids.clone(),
-                extra_allowed,
-            });
-        }
-        next_vu_id += initial;
-    }
-    for (i, plans) in worker_plans.into_iter().enumerate() {
+    for (index, plans) in per_worker.into_iter().enumerate() {
         let (stx, srx) = oneshot::channel();
         start_txs.push(stx);
         let args = WorkerArgs {
+            index,
             test: test.clone(),
             plans,
             to_ctrl: to_ctrl.clone(),
@@ -163,29 +104,38 @@ pub fn run(
             cancel: cancel_rx.clone(),
             graceful: graceful_rx.clone(),
         };
-        handles.push(worker::spawn(i, args).map_err(EngineError::Thread)?);
+        handles.push(worker::spawn(args).map_err(EngineError::Thread)?);
     }
     drop(to_ctrl);
+    let stop_workers = |start_txs: Vec<oneshot::Sender<Start>>, handles| {
+        let _ = cancel_tx.send(true);
+        drop(start_txs);
+        join(handles);
+    };
 
-    let mut totals = Totals::default();
+    let mut ctrl = Controller::new(
+        test.clone(),
+        workers,
+        &cfg.thresholds,
+        cfg.progress,
+        scenarios,
+        vus_max,
+        subscribers,
+    );
     // Wait for every worker's VUs.
     let mut inited = 0;
     while inited < workers {
         match from_workers.recv() {
             Ok(FromWorker::Inited(Ok(_))) => inited += 1,
             Ok(FromWorker::Inited(Err(e))) => {
-                let _ = cancel_tx.send(true);
-                drop(start_txs);
-                join(handles);
+                stop_workers(start_txs, handles);
                 return Err(EngineError::Init(e));
             }
-            Ok(FromWorker::Delta(d)) => totals.merge(d),
+            Ok(FromWorker::Metrics(m)) => ctrl.handle(m),
             Ok(FromWorker::Done) | Err(_) => inited += 1,
         }
         if cfg.interrupt.load(Ordering::Relaxed) {
-            let _ = cancel_tx.send(true);
-            drop(start_txs);
-            join(handles);
+            stop_workers(start_txs, handles);
             return Err(EngineError::Init(JsError::new(
                 stampede_js::JsErrorKind::Interrupted,
                 "interrupted during init",
@@ -193,8 +143,142 @@ pub fn run(
         }
     }
 
-    // setup()
-    let setup_job = |name: &str| IterationJob {
+    let mut setup_data = None;
+    if cfg.run_setup {
+        let result = main_vu.call(
+            "setup",
+            None,
+            Some(lifecycle_job("setup")),
+            cfg.setup_timeout,
+        );
+        ctrl.lifecycle(main_vu.take_delta(), main_vu.take_samples());
+        match result {
+            Err(CallError::Timeout) => {
+                stop_workers(start_txs, handles);
+                ctrl.finish();
+                return Err(EngineError::SetupTimeout(cfg.setup_timeout));
+            }
+            Err(CallError::Js(e)) => {
+                stop_workers(start_txs, handles);
+                ctrl.finish();
+                return Err(EngineError::Setup(e));
+            }
+            Ok(data) => setup_data = data,
+        }
+    }
+
+    test.mark_started();
+    let t0 = Instant::now();
+    ctrl.started(t0);
+    let shared: Option<Arc<str>> = setup_data.as_deref().map(Arc::from);
+    for tx in start_txs {
+        let _ = tx.send(Start {
+            t0,
+            setup_data: shared.clone(),
+        });
+    }
+
+    let mut done = 0;
+    let mut script_abort = None;
+    let mut interrupted_by_signal = false;
+    let stop = || {
+        let _ = graceful_tx.send(true);
+        let _ = cancel_tx.send(true);
+    };
+    while done < workers {
+        match from_workers.recv_timeout(Duration::from_millis(50)) {
+            Ok(FromWorker::Metrics(m)) => ctrl.handle(m),
+            Ok(FromWorker::Done) => done += 1,
+            Ok(FromWorker::Inited(_)) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+        if ctrl.tick().is_some() {
+            stop();
+        }
+        if script_abort.is_none() {
+            if let Some(stampede_js::StopRequest::Abort(msg)) = test.stop_requested() {
+                script_abort = Some(msg);
+                stop();
+            }
+        }
+        if !interrupted_by_signal && cfg.interrupt.load(Ordering::Relaxed) {
+            interrupted_by_signal = true;
+            eprintln!();
+            eprintln!(
+                "{}",
+                stampede_js::log_line(
+                    stampede_js::LogLevel::Warning,
+                    "Stopping the test (received an interrupt signal)...",
+                    &[]
+                )
+            );
+            stop();
+        }
+    }
+    let elapsed = t0.elapsed();
+    join(handles);
+    while let Ok(msg) = from_workers.try_recv() {
+        match msg {
+            FromWorker::Metrics(m) => ctrl.handle(m),
+            FromWorker::Done | FromWorker::Inited(_) => {}
+        }
+    }
+    for source in 0..workers {
+        ctrl.source_done(source);
+    }
+    ctrl.flush();
+    ctrl.draw(true);
+
+    // teardown(), even when thresholds failed.
+    if cfg.run_teardown {
+        let result = main_vu.call(
+            "teardown",
+            shared,
+            Some(lifecycle_job("teardown")),
+            cfg.teardown_timeout,
+        );
+        ctrl.lifecycle(main_vu.take_delta(), main_vu.take_samples());
+        match result {
+            Err(CallError::Timeout) => {
+                ctrl.finish();
+                return Err(EngineError::TeardownTimeout(cfg.teardown_timeout));
+            }
+            Err(CallError::Js(e)) => {
+                eprintln!(
+                    "{}",
+                    stampede_js::log_line(
+                        stampede_js::LogLevel::Error,
+                        &format!("{}\n", e.with_stack()),
+                        &[("hint", "script exception")]
+                    )
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    ctrl.finish();
+
+    let reg = test.registry.snapshot();
+    let thresholds = cfg
+        .thresholds
+        .evaluate(&ctrl.totals, &reg, elapsed.as_secs_f64());
+    let threshold_abort = ctrl.decisions.threshold_abort.take();
+    Ok(RunOutcome {
+        totals: std::mem::take(&mut ctrl.totals),
+        elapsed,
+        thresholds,
+        threshold_abort,
+        script_abort,
+        interrupted_by_signal,
+        setup_data,
+        vus_max,
+    })
+}
+
+/// The job `setup()` and `teardown()` run as: a scenario of their own name.
+fn lifecycle_job(name: &str) -> IterationJob {
+    IterationJob {
         scenario: Arc::new(ScenarioRef {
             name: name.into(),
             executor: "",
@@ -209,195 +293,7 @@ pub fn run(
         iteration_in_scenario: 0,
         hard_deadline: None,
         cancel: None,
-    };
-    let mut setup_data = None;
-    if cfg.run_setup {
-        match main_vu.call("setup", None, Some(setup_job("setup")), cfg.setup_timeout) {
-            Err(CallError::Timeout) => {
-                let _ = cancel_tx.send(true);
-                drop(start_txs);
-                join(handles);
-                return Err(EngineError::SetupTimeout(cfg.setup_timeout));
-            }
-            Err(CallError::Js(e)) => {
-                let _ = cancel_tx.send(true);
-                drop(start_txs);
-                join(handles);
-                return Err(EngineError::Setup(e));
-            }
-            Ok(data) => setup_data = data,
-        }
-        totals.merge(main_vu.take_delta());
     }
-
-    test.mark_started();
-    let t0 = Instant::now();
-    let shared: Option<Arc<str>> = setup_data.as_deref().map(Arc::from);
-    for tx in start_txs {
-        let _ = tx.send(Start {
-            t0,
-            setup_data: shared.clone(),
-        });
-    }
-
-    let mut progress = Progress::new(cfg.progress);
-    let mut done = 0;
-    // k6 samples `vus` and `vus_max` once a second from the start; a run shorter than a
-    // second has neither.
-    let mut last_gauge = Instant::now();
-    let mut last_eval = Instant::now();
-    let mut threshold_abort = None;
-    let mut script_abort = None;
-    let mut interrupted_by_signal = false;
-    let empty = TagSet::default();
-    let eval_abort = cfg
-        .thresholds
-        .metrics
-        .iter()
-        .any(|m| m.thresholds.iter().any(|t| t.abort_on_fail));
-    let registry = test.registry.clone();
-    while done < workers {
-        match from_workers.recv_timeout(Duration::from_millis(50)) {
-            Ok(FromWorker::Delta(d)) => totals.merge(d),
-            Ok(FromWorker::Done) => done += 1,
-            Ok(FromWorker::Inited(_)) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-        }
-        let now = Instant::now();
-        if now - last_gauge >= Duration::from_secs(1) {
-            last_gauge = now;
-            totals.add(
-                builtin::VUS,
-                MetricType::Gauge,
-                empty.clone(),
-                test.vus_active.load(Ordering::Relaxed).max(0) as f64,
-            );
-            totals.add(
-                builtin::VUS_MAX,
-                MetricType::Gauge,
-                empty.clone(),
-                vus_max as f64,
-            );
-        }
-        let reqs = match totals.aggregate(builtin::HTTP_REQS, MetricType::Counter, &[]) {
-            Some(stampede_metrics::Agg::Counter { sum }) => sum,
-            _ => 0.0,
-        };
-        progress.tick(
-            Snapshot {
-                elapsed: t0.elapsed(),
-                vus: test.vus_active.load(Ordering::Relaxed),
-                vus_max,
-                done: test.iterations_completed.load(Ordering::Relaxed),
-                interrupted: test.iterations_interrupted.load(Ordering::Relaxed),
-                reqs,
-                scenarios: &srefs,
-            },
-            false,
-        );
-        if eval_abort && threshold_abort.is_none() && now - last_eval >= Duration::from_secs(2) {
-            last_eval = now;
-            let reg = registry.snapshot();
-            let outcomes = cfg
-                .thresholds
-                .evaluate(&totals, &reg, t0.elapsed().as_secs_f64());
-            if let Some(which) = cfg.thresholds.should_abort(&outcomes, t0.elapsed()) {
-                eprintln!(
-                    "{}",
-                    stampede_js::log_line(
-                        stampede_js::LogLevel::Error,
-                        &format!("thresholds on metrics '{which}' were crossed; at least one has abortOnFail enabled, stopping test prematurely"),
-                        &[]
-                    )
-                );
-                threshold_abort = Some(which);
-                let _ = cancel_tx.send(true);
-                let _ = graceful_tx.send(true);
-            }
-        }
-        if script_abort.is_none() {
-            if let Some(stampede_js::StopRequest::Abort(msg)) = test.stop_requested() {
-                script_abort = Some(msg);
-                let _ = cancel_tx.send(true);
-                let _ = graceful_tx.send(true);
-            }
-        }
-        if !interrupted_by_signal && cfg.interrupt.load(Ordering::Relaxed) {
-            interrupted_by_signal = true;
-            eprintln!();
-            eprintln!(
-                "{}",
-                stampede_js::log_line(
-                    stampede_js::LogLevel::Warning,
-                    "Stopping the test (received an interrupt signal)...",
-                    &[]
-                )
-            );
-            let _ = graceful_tx.send(true);
-            let _ = cancel_tx.send(true);
-        }
-    }
-    let elapsed = t0.elapsed();
-    join(handles);
-    while let Ok(msg) = from_workers.try_recv() {
-        if let FromWorker::Delta(d) = msg {
-            totals.merge(d);
-        }
-    }
-    progress.tick(
-        Snapshot {
-            elapsed,
-            vus: 0,
-            vus_max,
-            done: test.iterations_completed.load(Ordering::Relaxed),
-            interrupted: test.iterations_interrupted.load(Ordering::Relaxed),
-            reqs: 0.0,
-            scenarios: &srefs,
-        },
-        true,
-    );
-
-    // teardown(), even when thresholds failed.
-    if cfg.run_teardown {
-        match main_vu.call(
-            "teardown",
-            shared,
-            Some(setup_job("teardown")),
-            cfg.teardown_timeout,
-        ) {
-            Err(CallError::Timeout) => {
-                return Err(EngineError::TeardownTimeout(cfg.teardown_timeout))
-            }
-            Err(CallError::Js(e)) => {
-                eprintln!(
-                    "{}",
-                    stampede_js::log_line(
-                        stampede_js::LogLevel::Error,
-                        &format!("{}\n", e.with_stack()),
-                        &[("hint", "script exception")]
-                    )
-                );
-            }
-            Ok(_) => {}
-        }
-        totals.merge(main_vu.take_delta());
-    }
-
-    let reg = registry.snapshot();
-    let thresholds = cfg
-        .thresholds
-        .evaluate(&totals, &reg, elapsed.as_secs_f64());
-    Ok(RunOutcome {
-        totals,
-        elapsed,
-        thresholds,
-        threshold_abort,
-        script_abort,
-        interrupted_by_signal,
-        setup_data,
-        vus_max,
-    })
 }
 
 fn join(handles: Vec<std::thread::JoinHandle<()>>) {

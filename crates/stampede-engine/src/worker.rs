@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use stampede_js::{JsError, JsErrorKind, TestContext, Vu, WorkerCtx};
-use stampede_metrics::Delta;
+use stampede_metrics::UnixNanos;
 use tokio::sync::{oneshot, watch};
 
+use crate::controller::Metrics;
 use crate::executors::{self, ScenarioPlan};
 
-/// How often a worker hands its aggregates to the collector.
-const FLUSH_EVERY: Duration = Duration::from_millis(1000);
+/// How often a worker hands on its raw samples, when a subscriber wants them.
+const SAMPLES_EVERY: Duration = Duration::from_millis(100);
 
 pub(crate) struct Start {
     pub t0: Instant,
@@ -22,12 +23,13 @@ pub(crate) struct Start {
 pub(crate) enum FromWorker {
     /// VUs initialized (or the first init error).
     Inited(Result<usize, JsError>),
-    Delta(Delta),
+    Metrics(Metrics),
     /// All scenarios of this worker are done; its last delta was sent before.
     Done,
 }
 
 pub(crate) struct WorkerArgs {
+    pub index: usize,
     pub test: Arc<TestContext>,
     pub plans: Vec<ScenarioPlan>,
     pub to_ctrl: Sender<FromWorker>,
@@ -36,12 +38,9 @@ pub(crate) struct WorkerArgs {
     pub graceful: watch::Receiver<bool>,
 }
 
-pub(crate) fn spawn(
-    index: usize,
-    args: WorkerArgs,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
+pub(crate) fn spawn(args: WorkerArgs) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
-        .name(format!("stampede-worker-{index}"))
+        .name(format!("stampede-worker-{}", args.index))
         .spawn(move || {
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -63,6 +62,7 @@ pub(crate) fn spawn(
 
 async fn worker_main(args: WorkerArgs) {
     let WorkerArgs {
+        index,
         test,
         plans,
         to_ctrl,
@@ -95,16 +95,7 @@ async fn worker_main(args: WorkerArgs) {
         vu.set_setup_data(start.setup_data.clone());
     }
 
-    let flusher = {
-        let wctx = wctx.clone();
-        let to_ctrl = to_ctrl.clone();
-        tokio::task::spawn_local(async move {
-            loop {
-                tokio::time::sleep(FLUSH_EVERY).await;
-                let _ = to_ctrl.send(FromWorker::Delta(wctx.take_delta()));
-            }
-        })
-    };
+    let flusher = tokio::task::spawn_local(flush(index, wctx.clone(), to_ctrl.clone()));
 
     let env = Rc::new(executors::Env {
         t0: start.t0,
@@ -127,10 +118,49 @@ async fn worker_main(args: WorkerArgs) {
         }
     }
     flusher.abort();
-    let _ = to_ctrl.send(FromWorker::Delta(wctx.take_delta()));
+    send_samples(&wctx, &to_ctrl);
+    let delta = wctx.take_delta(UnixNanos::now());
+    let _ = to_ctrl.send(FromWorker::Metrics(Metrics::Delta {
+        source: index,
+        delta,
+    }));
     let _ = to_ctrl.send(FromWorker::Done);
     for vu in leftovers {
         vu.shutdown();
+    }
+}
+
+/// Hands the worker's aggregates to the controller at every whole second of the wall clock, and
+/// its raw samples (if kept) every [`SAMPLES_EVERY`].
+async fn flush(index: usize, wctx: Rc<WorkerCtx>, to_ctrl: Sender<FromWorker>) {
+    let samples = wctx.keeps_samples();
+    let mut second = UnixNanos::now().next_second();
+    loop {
+        let now = UnixNanos::now();
+        let mut wait = now.until(second);
+        if samples {
+            wait = wait.min(SAMPLES_EVERY);
+        }
+        tokio::time::sleep(wait).await;
+        if samples {
+            send_samples(&wctx, &to_ctrl);
+        }
+        let now = UnixNanos::now();
+        if now >= second {
+            let delta = wctx.take_delta(second);
+            let _ = to_ctrl.send(FromWorker::Metrics(Metrics::Delta {
+                source: index,
+                delta,
+            }));
+            second = now.next_second();
+        }
+    }
+}
+
+fn send_samples(wctx: &WorkerCtx, to_ctrl: &Sender<FromWorker>) {
+    let batch = wctx.take_samples();
+    if !batch.is_empty() {
+        let _ = to_ctrl.send(FromWorker::Metrics(Metrics::Samples(batch)));
     }
 }
 

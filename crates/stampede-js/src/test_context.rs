@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use stampede_http::ClientConfig;
 
 use crate::runtime::SharedRuntime;
-use stampede_metrics::{Delta, SharedRegistry, TagFilter, WorkerMetrics};
+use stampede_metrics::{Delta, SampleBatch, SharedRegistry, TagFilter, UnixNanos, WorkerMetrics};
 
 /// Settings fixed for the whole run.
 #[derive(Debug, Clone, Default)]
@@ -27,8 +27,13 @@ pub struct TestSettings {
     pub max_redirects: u32,
     /// The resolved options, as `exec.test.options` shows them.
     pub options_json: serde_json::Value,
-    /// The tags each metric's aggregates keep (the summary's needs and the thresholds').
+    /// The tags each metric's aggregates keep (the summary's, the thresholds' and the outputs'
+    /// needs).
     pub kept_tags: Arc<TagFilter>,
+    /// Keep every raw sample (an output writes each one).
+    pub raw_samples: bool,
+    /// k6's system tags the samples carry (`systemTags`).
+    pub system_tags: stampede_core::SystemTagSet,
 }
 
 /// Why the test was stopped early from the script.
@@ -181,7 +186,10 @@ pub struct WorkerCtx {
 impl WorkerCtx {
     pub fn new(test: Arc<TestContext>) -> std::rc::Rc<WorkerCtx> {
         std::rc::Rc::new(WorkerCtx {
-            metrics: RefCell::new(WorkerMetrics::with_filter(test.settings.kept_tags.clone())),
+            metrics: RefCell::new(WorkerMetrics::new(
+                test.settings.kept_tags.clone(),
+                test.settings.raw_samples,
+            )),
             test,
             js: RefCell::new(Vec::new()),
             started: std::cell::Cell::new(false),
@@ -219,9 +227,19 @@ impl WorkerCtx {
         }
     }
 
-    /// The samples aggregated since the last call, for the collector.
-    pub fn take_delta(&self) -> Delta {
-        self.metrics.borrow_mut().take_delta()
+    /// The samples aggregated since the last call, as the delta of `[previous end, end)`.
+    pub fn take_delta(&self, end: UnixNanos) -> Delta {
+        self.metrics.borrow_mut().take_delta(end)
+    }
+
+    /// Whether raw samples are kept (see [`TestSettings::raw_samples`]).
+    pub fn keeps_samples(&self) -> bool {
+        self.metrics.borrow().keeps_samples()
+    }
+
+    /// The raw samples kept since the last call.
+    pub fn take_samples(&self) -> SampleBatch {
+        self.metrics.borrow_mut().take_samples()
     }
 }
 

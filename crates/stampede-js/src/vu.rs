@@ -12,6 +12,7 @@ use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use rquickjs::context::intrinsic;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Value};
+use stampede_core::SystemTag;
 use stampede_metrics::{builtin, MetricType};
 
 use crate::error::format_stack;
@@ -208,16 +209,19 @@ impl VuState {
         Ok(url)
     }
 
-    /// The tags every sample of the current iteration carries (scenario, group, script tags).
+    /// The tags every sample of the current iteration carries (scenario, group, script tags)
+    /// with `extra` on top, and the metadata raw samples carry (`vu`, `iter`, when enabled as
+    /// system tags).
     pub(crate) fn with_base_tags<R>(
         &self,
         extra: &[(&str, &str)],
-        f: impl FnOnce(&mut [(&str, &str)]) -> R,
+        f: impl FnOnce(&[(&str, &str)], &[(&str, &str)]) -> R,
     ) -> R {
         let job = self.job.borrow();
         let group = self.group.borrow();
         let custom = self.custom_tags.borrow();
         let settings = &self.worker.test.settings;
+        let sys = settings.system_tags;
         // On the stack: this runs for every sample.
         let mut tags: smallvec::SmallVec<[(&str, &str); 16]> = smallvec::SmallVec::new();
         for (k, v) in &settings.tags {
@@ -227,9 +231,14 @@ impl VuState {
             for (k, v) in &job.scenario.tags {
                 tags.push((k, v));
             }
-            tags.push(("scenario", &job.scenario.name));
+            // setup() and teardown() run in no scenario.
+            if sys.has(SystemTag::Scenario) && !job.scenario.executor.is_empty() {
+                tags.push(("scenario", &job.scenario.name));
+            }
         }
-        tags.push(("group", group.as_str()));
+        if sys.has(SystemTag::Group) {
+            tags.push(("group", group.as_str()));
+        }
         for (k, v) in custom
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -241,15 +250,44 @@ impl VuState {
                 tags.push((k, v));
             }
         }
-        f(&mut tags)
+        let (mut vu, mut iter) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let mut metadata: smallvec::SmallVec<[(&str, &str); 2]> = smallvec::SmallVec::new();
+        if settings.raw_samples {
+            if sys.has(SystemTag::Vu) {
+                metadata.push(("vu", vu.format(self.id)));
+            }
+            if sys.has(SystemTag::Iter) && job.is_some() {
+                metadata.push(("iter", iter.format(self.iterations.get().saturating_sub(1))));
+            }
+        }
+        f(&tags, &metadata)
     }
 
-    /// Emits the bytes sent and received since the last call as `data_sent` / `data_received`.
-    fn flush_data_counters(&self) {
+    /// Emits the bytes sent and received since the last call as `data_sent` / `data_received`,
+    /// and, for a completed iteration that took `iteration`, `iteration_duration` and
+    /// `iterations` (k6 stamps the four with one time).
+    fn flush_data_counters(&self, iteration: Option<Duration>) {
         let sent = self.bytes_sent.replace(0) as f64;
         let received = self.bytes_received.replace(0) as f64;
-        self.emit(builtin::DATA_SENT, MetricType::Counter, sent, &[]);
-        self.emit(builtin::DATA_RECEIVED, MetricType::Counter, received, &[]);
+        let data = [
+            (builtin::DATA_SENT, MetricType::Counter, sent),
+            (builtin::DATA_RECEIVED, MetricType::Counter, received),
+        ];
+        match iteration {
+            None => self.emit_all(&[], &data),
+            Some(d) => {
+                let ms = d.as_secs_f64() * 1000.0;
+                self.emit_all(
+                    &[],
+                    &[
+                        data[0],
+                        data[1],
+                        (builtin::ITERATION_DURATION, MetricType::Trend, ms),
+                        (builtin::ITERATIONS, MetricType::Counter, 1.0),
+                    ],
+                )
+            }
+        }
     }
 
     /// Adds one sample tagged with the iteration's base tags plus `extra`.
@@ -260,19 +298,29 @@ impl VuState {
         value: f64,
         extra: &[(&str, &str)],
     ) {
-        if !self.worker.metrics.borrow().keeps_tags(metric) {
+        self.emit_all(extra, &[(metric, kind, value)]);
+    }
+
+    /// Adds samples taken at one moment, tagged with the iteration's base tags plus `extra`.
+    pub(crate) fn emit_all(
+        &self,
+        extra: &[(&str, &str)],
+        values: &[(stampede_metrics::MetricId, MetricType, f64)],
+    ) {
+        let needs_tags = {
+            let m = self.worker.metrics.borrow();
+            values.iter().any(|(metric, _, _)| m.keeps_tags(*metric))
+        };
+        if !needs_tags {
             // Most metrics keep no tag: skip collecting them.
-            self.worker
-                .metrics
-                .borrow_mut()
-                .add(metric, kind, &[], value);
+            self.worker.metrics.borrow_mut().add_all(&[], &[], values);
             return;
         }
-        self.with_base_tags(extra, |tags| {
+        self.with_base_tags(extra, |tags, metadata| {
             self.worker
                 .metrics
                 .borrow_mut()
-                .add(metric, kind, tags, value);
+                .add_all(tags, metadata, values);
         })
     }
 }
@@ -374,14 +422,11 @@ impl Vu {
         };
         let s = &self.state;
         let test = &s.worker.test;
-        s.flush_data_counters();
+        s.flush_data_counters((!interrupted).then_some(duration));
         if interrupted {
             test.iterations_interrupted
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         } else {
-            let ms = duration.as_secs_f64() * 1000.0;
-            s.emit(builtin::ITERATION_DURATION, MetricType::Trend, ms, &[]);
-            s.emit(builtin::ITERATIONS, MetricType::Counter, 1.0, &[]);
             test.iterations_completed
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -403,6 +448,11 @@ impl Vu {
         job: Option<IterationJob>,
     ) -> Result<Option<String>, JsError> {
         *self.state.job.borrow_mut() = job;
+        // k6 runs setup() and teardown() in groups of their names: their samples are tagged
+        // `group=::setup`, with no scenario.
+        if matches!(name, "setup" | "teardown") {
+            *self.state.group.borrow_mut() = format!("::{name}");
+        }
         self.state.interrupted.set(false);
         let r = match self
             .drive(
@@ -422,8 +472,9 @@ impl Vu {
             )),
         };
         let s = &self.state;
-        s.flush_data_counters();
+        s.flush_data_counters(None);
         *s.job.borrow_mut() = None;
+        s.group.borrow_mut().clear();
         r
     }
 

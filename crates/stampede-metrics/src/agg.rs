@@ -1,6 +1,9 @@
 //! Aggregates: what a (metric, tag set) pair keeps instead of its samples.
 
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 use crate::MetricType;
 
@@ -115,8 +118,69 @@ impl TrendAgg {
     }
 }
 
+/// How a [`TrendAgg`] crosses a process boundary: the exact fields as they are, the histogram in
+/// HdrHistogram's V2 encoding (base64), which any HdrHistogram implementation reads.
+#[derive(Serialize, Deserialize)]
+struct TrendWire<'a> {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    hist: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exact: Option<std::borrow::Cow<'a, [f64]>>,
+}
+
+impl Serialize for TrendAgg {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::new();
+        V2Serializer::new()
+            .serialize(&self.hist, &mut bytes)
+            .map_err(|e| serde::ser::Error::custom(format!("histogram: {e:?}")))?;
+        TrendWire {
+            count: self.count,
+            sum: self.sum,
+            min: self.min,
+            max: self.max,
+            hist: base64::engine::general_purpose::STANDARD.encode(bytes),
+            exact: self.exact.as_deref().map(std::borrow::Cow::Borrowed),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TrendAgg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TrendAgg, D::Error> {
+        use serde::de::Error;
+        let w = TrendWire::deserialize(d)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(w.hist.as_bytes())
+            .map_err(|e| D::Error::custom(format!("trend histogram: {e}")))?;
+        let mut hist: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| D::Error::custom(format!("trend histogram: {e:?}")))?;
+        hist.auto(true);
+        if hist.len() != w.count {
+            return Err(D::Error::custom(format!(
+                "trend histogram holds {} samples, its count says {}",
+                hist.len(),
+                w.count
+            )));
+        }
+        Ok(TrendAgg {
+            hist,
+            exact: w.exact.map(|e| e.into_owned()),
+            count: w.count,
+            sum: w.sum,
+            min: w.min,
+            max: w.max,
+        })
+    }
+}
+
 /// The running aggregate of one (metric, tag set) pair.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
 pub enum Agg {
     Counter { sum: f64 },
     Gauge { last: f64, min: f64, max: f64 },
@@ -250,6 +314,44 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.count, all.count);
         assert_eq!(a.percentile(90.0), all.percentile(90.0));
+    }
+
+    #[test]
+    fn aggregates_round_trip_through_json() {
+        let mut small = Agg::new(MetricType::Trend);
+        let mut big = Agg::new(MetricType::Trend);
+        for i in 0..10 {
+            small.add(i as f64 * 1.5);
+        }
+        for i in 0..5000 {
+            big.add(i as f64 * 0.25);
+        }
+        let mut gauge = Agg::new(MetricType::Gauge);
+        gauge.add(3.0);
+        let mut rate = Agg::new(MetricType::Rate);
+        rate.add(1.0);
+        rate.add(0.0);
+        for agg in [small, big, gauge, rate, Agg::Counter { sum: 12.5 }] {
+            let json = serde_json::to_string(&agg).unwrap();
+            let back: Agg = serde_json::from_str(&json).unwrap();
+            let stats = ["avg", "min", "med", "max", "p(90)", "p(99.9)", "count"].map(String::from);
+            assert_eq!(
+                crate::stats_of(&agg, &stats, 2.0),
+                crate::stats_of(&back, &stats, 2.0),
+                "{json}"
+            );
+            // A merged copy still merges exactly.
+            let mut twice = back.clone();
+            twice.merge(&agg);
+            let mut expect = agg.clone();
+            expect.merge(&agg);
+            assert_eq!(
+                crate::stats_of(&twice, &stats, 2.0),
+                crate::stats_of(&expect, &stats, 2.0)
+            );
+        }
+        let bad = r#"{"type":"trend","count":3,"sum":1,"min":0,"max":1,"hist":"!!"}"#;
+        assert!(serde_json::from_str::<Agg>(bad).is_err());
     }
 
     #[test]

@@ -16,11 +16,26 @@ use crate::MetricId;
 pub struct TagFilter {
     /// Indexed by metric id; sorted, deduplicated keys.
     keep: Vec<Vec<String>>,
+    /// Every metric keeps every tag (an output sends one series per tag set, as k6's
+    /// Prometheus and OpenTelemetry outputs do).
+    all: bool,
+}
+
+/// What one metric's aggregates keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep<'a> {
+    /// These keys (none: only the metric's total).
+    Keys(&'a [String]),
+    /// Every tag.
+    All,
 }
 
 impl Default for TagFilter {
     fn default() -> Self {
-        let mut f = TagFilter { keep: Vec::new() };
+        let mut f = TagFilter {
+            keep: Vec::new(),
+            all: false,
+        };
         f.keep(builtin::CHECKS, "check");
         f.keep(builtin::CHECKS, "group");
         f.keep(builtin::GROUP_DURATION, "group");
@@ -53,12 +68,27 @@ impl TagFilter {
         }
     }
 
-    /// The keys `metric` keeps (empty: only the metric's total).
+    /// Keeps every tag of every metric.
+    pub fn keep_all(&mut self) {
+        self.all = true;
+    }
+
+    /// Whether every tag of every metric is kept.
+    pub fn keeps_all(&self) -> bool {
+        self.all
+    }
+
+    /// What `metric`'s aggregates keep.
     #[inline]
-    pub fn keys(&self, metric: MetricId) -> &[String] {
-        self.keep
-            .get(metric.0 as usize)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+    pub fn kept(&self, metric: MetricId) -> Keep<'_> {
+        if self.all {
+            return Keep::All;
+        }
+        Keep::Keys(
+            self.keep
+                .get(metric.0 as usize)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        )
     }
 }

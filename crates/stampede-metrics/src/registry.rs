@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// k6's four metric types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MetricType {
     Counter,
     Gauge,
@@ -27,7 +29,8 @@ impl MetricType {
 }
 
 /// What a metric's values mean (controls formatting).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ValueType {
     Default,
     /// Milliseconds.
@@ -47,15 +50,18 @@ impl ValueType {
 }
 
 /// A metric's definition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricDef {
     pub name: String,
+    #[serde(rename = "type")]
     pub kind: MetricType,
     pub contains: ValueType,
 }
 
-/// Index of a metric in the [`Registry`]; stable for the whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Index of a metric in the [`Registry`]; stable for the whole run (another process's ids
+/// differ: what crosses a process boundary carries the [`Registry::defs`] with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct MetricId(pub u32);
 
 /// A metric could not be registered.
@@ -194,6 +200,11 @@ impl Registry {
 
     pub fn is_empty(&self) -> bool {
         self.defs.is_empty()
+    }
+
+    /// Every definition, indexed by [`MetricId`].
+    pub fn defs(&self) -> &[MetricDef] {
+        &self.defs
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (MetricId, &MetricDef)> {

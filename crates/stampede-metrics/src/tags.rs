@@ -4,12 +4,54 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHasher};
+use serde::{Deserialize, Serialize};
 
-/// An owned, sorted tag set, cheap to clone and share across threads.
+/// An owned tag set sorted by key (one value per key), cheap to clone and share across threads.
+/// Serialized as a map.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct TagSet(pub Arc<[(Arc<str>, Arc<str>)]>);
 
+impl Serialize for TagSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for TagSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TagSet, D::Error> {
+        let map = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+        Ok(TagSet::from_pairs(
+            map.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
+    }
+}
+
 impl TagSet {
+    /// A set of `pairs`; a later value of a key replaces an earlier one.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> TagSet {
+        let mut v: Vec<(&str, &str)> = Vec::new();
+        for (k, val) in pairs {
+            match v.iter_mut().find(|(key, _)| *key == k) {
+                Some(slot) => slot.1 = val,
+                None => v.push((k, val)),
+            }
+        }
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        TagSet(
+            v.into_iter()
+                .map(|(k, v)| (Arc::from(k), Arc::from(v)))
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
     }
@@ -73,6 +115,16 @@ impl Interner {
     pub(crate) fn get(&self, id: TagSetId) -> &TagSet {
         &self.sets[id.0 as usize]
     }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// Forgets every set (the sets handed out stay valid: they are reference-counted).
+    pub(crate) fn clear(&mut self) {
+        self.by_hash.clear();
+        self.sets.clear();
+    }
 }
 
 #[cfg(test)]
@@ -89,5 +141,13 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(i.get(c).get("status"), Some("404"));
         assert!(i.get(a).matches(&[("status".into(), "200".into())]));
+    }
+
+    #[test]
+    fn tag_sets_serialize_as_maps() {
+        let set = TagSet::from_pairs([("status", "200"), ("method", "GET"), ("status", "404")]);
+        let json = serde_json::to_string(&set).unwrap();
+        assert_eq!(json, r#"{"method":"GET","status":"404"}"#);
+        assert_eq!(serde_json::from_str::<TagSet>(&json).unwrap(), set);
     }
 }

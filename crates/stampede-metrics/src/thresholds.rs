@@ -272,7 +272,7 @@ impl ThresholdSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{builtin, TagFilter, TagSet, WorkerMetrics};
+    use crate::{builtin, TagFilter, WorkerMetrics};
     use stampede_core::ThresholdDef;
 
     fn def(s: &str) -> ThresholdDef {
@@ -280,6 +280,7 @@ mod tests {
             expression: s.into(),
             abort_on_fail: false,
             delay_abort_eval: None,
+            source: s.into(),
         }
     }
 
@@ -340,8 +341,7 @@ mod tests {
             &r,
         )
         .unwrap();
-        let mut w =
-            WorkerMetrics::with_filter(std::sync::Arc::new(TagFilter::for_thresholds(&set)));
+        let mut w = WorkerMetrics::new(std::sync::Arc::new(TagFilter::for_thresholds(&set)), false);
         for i in 0..99 {
             // Distinct URLs: dropped before aggregation, the selector's key kept.
             let url = format!("http://a/{i}");
@@ -359,8 +359,8 @@ mod tests {
             900.0,
         );
         let mut totals = Totals::default();
-        totals.merge(w.take_delta());
-        totals.add(builtin::VUS, MetricType::Gauge, TagSet::default(), 3.0);
+        w.add(builtin::VUS, MetricType::Gauge, &[], 3.0);
+        totals.merge(&w.take_delta(crate::UnixNanos::now()));
         // One aggregate per status (with `expected_response` absent), not one per URL.
         assert_eq!(totals.tag_sets(builtin::HTTP_REQ_DURATION).count(), 2);
         let o = set.evaluate(&totals, &r, 1.0);

@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::agg::Agg;
-use crate::worker::Delta;
+use crate::stream::{Delta, DeltaEntry};
 use crate::{MetricId, MetricType, Registry, TagSet};
 
 /// Everything measured so far, per metric and tag set.
@@ -23,25 +23,16 @@ pub struct MetricStats {
 }
 
 impl Totals {
-    pub fn merge(&mut self, delta: Delta) {
-        for (metric, tags, agg) in delta.entries {
-            match self.per_metric.entry(metric).or_default().entry(tags) {
-                indexmap::map::Entry::Occupied(mut e) => e.get_mut().merge(&agg),
-                indexmap::map::Entry::Vacant(e) => {
-                    e.insert(agg);
+    pub fn merge(&mut self, delta: &Delta) {
+        for DeltaEntry { metric, tags, agg } in &delta.entries {
+            let sets = self.per_metric.entry(*metric).or_default();
+            match sets.get_mut(tags) {
+                Some(mine) => mine.merge(agg),
+                None => {
+                    sets.insert(tags.clone(), agg.clone());
                 }
             }
         }
-    }
-
-    /// Records one value directly (for the few samples the controller itself produces, e.g. `vus`).
-    pub fn add(&mut self, metric: MetricId, kind: MetricType, tags: TagSet, value: f64) {
-        self.per_metric
-            .entry(metric)
-            .or_default()
-            .entry(tags)
-            .or_insert_with(|| Agg::new(kind))
-            .add(value);
     }
 
     /// The metrics that have at least one sample.

@@ -83,6 +83,9 @@ pub struct OptionFlags {
     /// Don't reuse connections.
     #[arg(long)]
     pub no_connection_reuse: bool,
+    /// The system tags samples carry, comma-separated (default: k6's).
+    #[arg(long)]
+    pub system_tags: Option<String>,
     /// Pass the system environment to __ENV (default true).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub include_system_env_vars: bool,
@@ -101,6 +104,10 @@ pub struct RunArgs {
     /// Write the end-of-test summary as JSON to this file.
     #[arg(long)]
     pub summary_export: Option<PathBuf>,
+    /// Send metrics to an output, `name=arg` (repeatable): json, csv, influxdb,
+    /// experimental-prometheus-rw, experimental-opentelemetry. Replaces `K6_OUT`.
+    #[arg(short = 'o', long = "out")]
+    pub out: Vec<String>,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
@@ -127,6 +134,9 @@ pub struct DemoArgs {
     /// Don't print the progress line or the banner.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Send metrics to an output, as `run -o` does (repeatable).
+    #[arg(short = 'o', long = "out")]
+    pub out: Vec<String>,
 }
 
 #[derive(Debug, Args)]

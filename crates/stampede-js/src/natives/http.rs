@@ -7,8 +7,9 @@ use std::time::Duration;
 use rquickjs::{
     qjs, Array, ArrayBuffer, Ctx, Exception, FromJs, Function, Object, Persistent, Result, Value,
 };
+use stampede_core::SystemTag;
 use stampede_http::{Hop, Request, Response};
-use stampede_metrics::{builtin, MetricType};
+use stampede_metrics::{builtin, MetricId, MetricType};
 
 use super::metrics::tags_of;
 use super::{bytes_of, interrupted, throw};
@@ -167,37 +168,54 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
     Ok((req, prepared))
 }
 
-/// Emits the metrics of one hop.
+/// Emits the metrics of one hop (`error`: the failure of the request, on its last hop).
 fn emit_hop(
     s: &VuState,
     hop: &Hop,
+    error: Option<&str>,
     user_tags: &[(String, String)],
     expected: &Option<Vec<(u16, u16)>>,
 ) {
+    let sys = s.worker.test.settings.system_tags;
     let mut status_buf = itoa::Buffer::new();
     let status = status_buf.format(hop.status);
-    let url = hop.url.as_str();
     let name = user_tags
         .iter()
         .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or(url);
+        .map(|(_, v)| v.as_str());
+    // k6 tags a named request's `url` with its name too, so that neither splits the series.
+    let url = name.unwrap_or(hop.url.as_str());
     let mut code_buf = itoa::Buffer::new();
     let error_code = code_buf.format(hop.error_code);
     let ok = expected.as_ref().map(|ranges| {
         hop.status != 0 && ranges.iter().any(|(a, b)| (*a..=*b).contains(&hop.status))
     });
     let mut tags: smallvec::SmallVec<[(&str, &str); 12]> = smallvec::SmallVec::new();
-    tags.push(("method", hop.method.as_str()));
-    tags.push(("url", url));
-    tags.push(("name", name));
-    tags.push(("status", status));
-    tags.push(("proto", hop.proto));
+    let mut tag = |t: SystemTag, v: &'static str, value| {
+        if sys.has(t) {
+            tags.push((v, value));
+        }
+    };
+    tag(SystemTag::Method, "method", hop.method.as_str());
+    tag(SystemTag::Url, "url", url);
+    tag(SystemTag::Name, "name", url);
+    tag(SystemTag::Status, "status", status);
+    tag(SystemTag::Proto, "proto", hop.proto);
     if let Some(ok) = ok {
-        tags.push(("expected_response", if ok { "true" } else { "false" }));
+        tag(
+            SystemTag::ExpectedResponse,
+            "expected_response",
+            if ok { "true" } else { "false" },
+        );
     }
     if hop.error_code != 0 {
-        tags.push(("error_code", error_code));
+        tag(SystemTag::ErrorCode, "error_code", error_code);
+    }
+    if let Some(e) = error {
+        tag(SystemTag::Error, "error", e);
+    }
+    if !hop.tls_version.is_empty() {
+        tag(SystemTag::TlsVersion, "tls_version", hop.tls_version);
     }
     for (k, v) in user_tags {
         if k != "name" {
@@ -206,26 +224,37 @@ fn emit_hop(
     }
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let t = &hop.timings;
-    let trends = [
-        (builtin::HTTP_REQ_DURATION, t.duration),
-        (builtin::HTTP_REQ_BLOCKED, t.blocked),
-        (builtin::HTTP_REQ_CONNECTING, t.connecting),
-        (builtin::HTTP_REQ_TLS_HANDSHAKING, t.tls_handshaking),
-        (builtin::HTTP_REQ_SENDING, t.sending),
-        (builtin::HTTP_REQ_WAITING, t.waiting),
-        (builtin::HTTP_REQ_RECEIVING, t.receiving),
+    let mut values: smallvec::SmallVec<[(MetricId, MetricType, f64); 9]> = smallvec::smallvec![
+        (builtin::HTTP_REQS, MetricType::Counter, 1.0),
+        (
+            builtin::HTTP_REQ_DURATION,
+            MetricType::Trend,
+            ms(t.duration)
+        ),
+        (builtin::HTTP_REQ_BLOCKED, MetricType::Trend, ms(t.blocked)),
+        (
+            builtin::HTTP_REQ_CONNECTING,
+            MetricType::Trend,
+            ms(t.connecting)
+        ),
+        (
+            builtin::HTTP_REQ_TLS_HANDSHAKING,
+            MetricType::Trend,
+            ms(t.tls_handshaking)
+        ),
+        (builtin::HTTP_REQ_SENDING, MetricType::Trend, ms(t.sending)),
+        (builtin::HTTP_REQ_WAITING, MetricType::Trend, ms(t.waiting)),
+        (
+            builtin::HTTP_REQ_RECEIVING,
+            MetricType::Trend,
+            ms(t.receiving)
+        ),
     ];
-    s.with_base_tags(&tags, |all| {
-        let mut m = s.worker.metrics.borrow_mut();
-        m.add(builtin::HTTP_REQS, MetricType::Counter, all, 1.0);
-        for (metric, d) in trends {
-            m.add(metric, MetricType::Trend, all, ms(d));
-        }
-        if let Some(ok) = ok {
-            let failed = if ok { 0.0 } else { 1.0 };
-            m.add(builtin::HTTP_REQ_FAILED, MetricType::Rate, all, failed);
-        }
-    });
+    if let Some(ok) = ok {
+        let failed = if ok { 0.0 } else { 1.0 };
+        values.push((builtin::HTTP_REQ_FAILED, MetricType::Rate, failed));
+    }
+    s.emit_all(&tags, &values);
     s.bytes_sent.set(s.bytes_sent.get() + hop.bytes_sent);
     s.bytes_received
         .set(s.bytes_received.get() + hop.bytes_received);
@@ -402,8 +431,10 @@ fn finish<'js>(
         Some(cb) => cb.clone(),
         None => s.expected.borrow().clone(),
     };
-    for hop in &r.hops {
-        emit_hop(s, hop, &p.tags, &expected);
+    let last = r.hops.len().saturating_sub(1);
+    for (i, hop) in r.hops.iter().enumerate() {
+        let error = r.error.as_deref().filter(|_| i == last);
+        emit_hop(s, hop, error, &p.tags, &expected);
     }
     if let Some(e) = r.go_error(&p.method) {
         if p.throw {

@@ -167,7 +167,14 @@ fn emit_check(s: &VuState, name: &str, ok: bool, extra: &[(String, String)]) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    pairs.push(("check", name));
+    if s.worker
+        .test
+        .settings
+        .system_tags
+        .has(stampede_core::SystemTag::Check)
+    {
+        pairs.push(("check", name));
+    }
     s.emit(
         builtin::CHECKS,
         MetricType::Rate,

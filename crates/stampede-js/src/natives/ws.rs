@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use rquickjs::{Array, ArrayBuffer, Ctx, Function, Object, Result, Value};
+use stampede_core::SystemTag;
 use stampede_metrics::{builtin, MetricType};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -172,11 +173,16 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     .map_err(|_| interrupted(&ctx))?;
                 let connecting = started.elapsed().as_secs_f64() * 1000.0;
                 let out = Array::new(ctx.clone())?;
+                let sys = s.worker.test.settings.system_tags;
                 let mut tags_v = tags_of(tags);
-                tags_v.push(("url".into(), u.clone()));
+                if sys.has(SystemTag::Url) {
+                    tags_v.push(("url".into(), u.clone()));
+                }
                 match result {
                     Ok((ws, status, header_block)) => {
-                        tags_v.push(("status".into(), status.to_string()));
+                        if sys.has(SystemTag::Status) {
+                            tags_v.push(("status".into(), status.to_string()));
+                        }
                         emit(&s, builtin::WS_SESSIONS, MetricType::Counter, 1.0, &tags_v);
                         emit(
                             &s,
@@ -206,7 +212,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                         out.set(3, header_block)?;
                     }
                     Err(e) => {
-                        tags_v.push(("status".into(), "0".into()));
+                        if sys.has(SystemTag::Status) {
+                            tags_v.push(("status".into(), "0".into()));
+                        }
                         emit(&s, builtin::WS_SESSIONS, MetricType::Counter, 1.0, &tags_v);
                         out.set(0, -1)?;
                         out.set(1, 0)?;

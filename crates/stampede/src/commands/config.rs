@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use stampede_core::{parse_go_duration, parse_stage, Options};
+use stampede_core::{parse_go_duration, parse_stage, Options, SystemTagSet};
 use stampede_engine::MainVu;
 use stampede_js::{InitInfo, JsErrorKind, TestContext, TestSettings};
 use stampede_metrics::SharedRegistry;
@@ -79,6 +79,12 @@ pub fn cli_options(f: &OptionFlags) -> Result<Options, Failure> {
     o.no_connection_reuse = set(f.no_connection_reuse);
     o.user_agent = f.user_agent.clone();
     o.max_redirects = f.max_redirects;
+    if let Some(t) = &f.system_tags {
+        o.system_tags = Some(
+            SystemTagSet::parse(t.split(','), "--system-tags")
+                .map_err(|e| flag_err("--system-tags", t, &e))?,
+        );
+    }
     Ok(o)
 }
 
@@ -133,6 +139,8 @@ pub struct Resolved {
     pub init: InitInfo,
     pub registry: SharedRegistry,
     pub settings: TestSettings,
+    /// The config file's `collectors` section (the outputs' settings).
+    pub collectors: Option<serde_json::Value>,
 }
 
 /// Runs the init context once (as k6 does) to read `options`, then layers every source.
@@ -140,6 +148,7 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
     let env = script_env(flags)?;
     let cli = cli_options(flags)?;
     let mut options = Options::default();
+    let mut collectors = None;
     if let Some(path) = &flags.config {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Failure::new(
@@ -149,6 +158,7 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
         })?;
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| Failure::config(format!("config file {}: {e}", path.display())))?;
+        collectors = json.get("collectors").cloned();
         options.apply(
             Options::from_json(&json)
                 .map_err(|e| Failure::config(format!("config file {}: {e}", path.display())))?,
@@ -187,11 +197,14 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
         max_redirects: options.max_redirects.unwrap_or(10),
         options_json: options.to_json(),
         kept_tags: Default::default(),
+        raw_samples: false,
+        system_tags: options.system_tags.unwrap_or_default(),
     };
     Ok(Resolved {
         options,
         init,
         registry,
         settings,
+        collectors,
     })
 }

@@ -69,6 +69,7 @@ pub fn demo(args: DemoArgs) -> Result<u8, Failure> {
             summary_export: None,
             workers: None,
             no_color: false,
+            out: &args.out,
         },
     )?;
     let stats = target.stats();

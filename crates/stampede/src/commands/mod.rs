@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod inspect;
+mod outputs;
 mod run;
 
 use crate::cli::{Cli, Command};

@@ -11,6 +11,7 @@ use stampede_metrics::{TagFilter, ThresholdSet};
 
 use crate::cli::RunArgs;
 use crate::commands::config::{http_config, resolve, script_path, Resolved};
+use crate::commands::outputs;
 use crate::exit::{self, Failure};
 use crate::summary::{self, SummaryInputs};
 
@@ -41,6 +42,8 @@ pub struct RunOptions<'a> {
     pub summary_export: Option<&'a Path>,
     pub workers: Option<usize>,
     pub no_color: bool,
+    /// `-o` values (none: `K6_OUT`).
+    pub out: &'a [String],
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
@@ -55,6 +58,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             summary_export: args.summary_export.as_deref(),
             workers: args.workers,
             no_color: args.no_color,
+            out: &args.out,
         },
     )
 }
@@ -92,8 +96,15 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
         )
         .map_err(Failure::config)?
     };
+    let mut outputs = outputs::build(opts.out, r.collectors.as_ref())?;
+    let needs = outputs.needs();
     let mut settings = r.settings.clone();
-    settings.kept_tags = Arc::new(TagFilter::for_thresholds(&thresholds));
+    let mut kept = TagFilter::for_thresholds(&thresholds);
+    if needs.all_tags {
+        kept.keep_all();
+    }
+    settings.kept_tags = Arc::new(kept);
+    settings.raw_samples = needs.samples;
     let test = TestContext::new(settings, r.registry.clone(), http_config(&r.options)?);
     let (mut main_vu, _) =
         MainVu::new(test.clone()).map_err(|e| Failure::script(e.with_stack()))?;
@@ -114,9 +125,18 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
             .unwrap_or_default();
         print!(
             "{}",
-            stampede_report::render_banner(&name, "-", &list, max_vus, max_duration)
+            stampede_report::render_banner(
+                &name,
+                &outputs.description(),
+                &list,
+                max_vus,
+                max_duration
+            )
         );
     }
+    outputs
+        .start(outputs::run_info(&r.options, &test.registry))
+        .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
 
     let exports = r.init.exports.clone();
     let cfg = RunConfig {
@@ -138,7 +158,9 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
         progress: !opts.quiet,
         interrupt: interrupt_flag(),
     };
-    let outcome = stampede_engine::run(test.clone(), cfg, &mut main_vu).map_err(|e| {
+    let outcome = stampede_engine::run(test.clone(), cfg, &mut main_vu, &mut [&mut outputs]);
+    let stats = outputs.stats();
+    let outcome = outcome.map_err(|e| {
         let code = e.exit_code();
         let mut f = Failure::new(code, e.to_string());
         if code == exit::SCRIPT_EXCEPTION {
@@ -147,6 +169,7 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
         f
     })?;
     report(&r, &test, &outcome, &mut main_vu, &opts)?;
+    outputs::report(&stats);
     Ok(exit_code(&outcome, &test))
 }
 

