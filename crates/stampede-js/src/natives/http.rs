@@ -198,7 +198,9 @@ fn emit_hop(
     };
     tag(SystemTag::Method, "method", hop.method.as_str());
     tag(SystemTag::Url, "url", url);
-    tag(SystemTag::Name, "name", url);
+    if name.is_none() {
+        tag(SystemTag::Name, "name", url);
+    }
     tag(SystemTag::Status, "status", status);
     tag(SystemTag::Proto, "proto", hop.proto);
     if let Some(ok) = ok {
@@ -217,10 +219,9 @@ fn emit_hop(
     if !hop.tls_version.is_empty() {
         tag(SystemTag::TlsVersion, "tls_version", hop.tls_version);
     }
+    // The script's own tags, its `name` too, whatever the system tags.
     for (k, v) in user_tags {
-        if k != "name" {
-            tags.push((k, v));
-        }
+        tags.push((k, v));
     }
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let t = &hop.timings;
