@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use stampede_js::{log_line, LogLevel, ScenarioRef, TestContext};
 use stampede_metrics::{
-    builtin, Delta, DeltaMerger, MetricType, SampleBatch, SampleGroup, Subscriber, TagSet,
+    builtin, Delta, DeltaMerger, Keep, MetricType, SampleBatch, SampleGroup, Subscriber, TagSet,
     ThresholdSet, Totals, UnixNanos,
 };
 
@@ -71,19 +71,22 @@ impl Seconds {
         None
     }
 
-    fn add_value(&mut self, at: UnixNanos, metric: stampede_metrics::MetricId, value: f64) {
+    fn add_value(
+        &mut self,
+        at: UnixNanos,
+        metric: stampede_metrics::MetricId,
+        tags: TagSet,
+        value: f64,
+    ) {
         let second = Self::second_of(at);
         let second = match self.closed {
             Some(c) if second <= c => c.next_second(),
             _ => second,
         };
-        self.open.entry(second).or_default().add_value(
-            metric,
-            MetricType::Gauge,
-            TagSet::default(),
-            at,
-            value,
-        );
+        self.open
+            .entry(second)
+            .or_default()
+            .add_value(metric, MetricType::Gauge, tags, at, value);
     }
 
     fn done(&mut self, source: usize) {
@@ -233,10 +236,12 @@ impl<'a, 's> Controller<'a, 's> {
         let at = UnixNanos::now();
         let vus = self.test.vus_active.load(Ordering::Relaxed).max(0) as f64;
         let vus_max = self.vus_max as f64;
-        self.seconds.add_value(at, builtin::VUS, vus);
-        self.seconds.add_value(at, builtin::VUS_MAX, vus_max);
+        let tags = run_tags(&self.test);
+        for (metric, value) in [(builtin::VUS, vus), (builtin::VUS_MAX, vus_max)] {
+            let kept = kept(&self.test, metric, &tags);
+            self.seconds.add_value(at, metric, kept, value);
+        }
         if Self::wants_samples(self.subscribers) {
-            let tags = run_tags(&self.test);
             let group = |metric, value| SampleGroup {
                 time: at,
                 tags: tags.clone(),
@@ -339,6 +344,16 @@ impl<'a, 's> Controller<'a, 's> {
     }
 }
 
+/// What `metric`'s aggregates keep of `tags` (as workers filter theirs, see `TagFilter`).
+fn kept(test: &TestContext, metric: stampede_metrics::MetricId, tags: &TagSet) -> TagSet {
+    match test.settings.kept_tags.kept(metric) {
+        Keep::All => tags.clone(),
+        Keep::Keys(keys) => {
+            TagSet::from_pairs(tags.iter().filter(|(k, _)| keys.iter().any(|key| key == k)))
+        }
+    }
+}
+
 /// The tags of samples that belong to no scenario (`vus`, `vus_max`): the test's own.
 fn run_tags(test: &TestContext) -> TagSet {
     TagSet::from_pairs(
@@ -419,7 +434,7 @@ mod tests {
         let out = s.ready(UnixNanos(5 * S).plus(LATE_AFTER));
         assert_eq!(out.len(), 1);
         // A value sampled for the closed second goes to the next one.
-        s.add_value(UnixNanos(4 * S + 500), builtin::VUS, 3.0);
+        s.add_value(UnixNanos(4 * S + 500), builtin::VUS, TagSet::default(), 3.0);
         s.add(0, delta(5 * S, 6 * S, 1.0));
         s.add(1, delta(5 * S, 6 * S, 1.0));
         let out = s.ready(UnixNanos(6 * S));

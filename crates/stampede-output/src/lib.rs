@@ -11,12 +11,14 @@
 //! (refusing bad configuration with k6's messages), [`Outputs::start`] opens files and
 //! connections before the test starts.
 
+mod cardinality;
 mod csv;
 mod format;
 mod http;
 mod influxdb;
 mod json;
 mod manager;
+mod prometheus;
 mod sink;
 mod spec;
 #[cfg(test)]

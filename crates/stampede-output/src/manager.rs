@@ -9,6 +9,7 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendErro
 use stampede_core::LogLevel;
 use stampede_metrics::{Delta, SampleBatch, Subscriber};
 
+use crate::cardinality::Cardinality;
 use crate::{Needs, Output, OutputError, OutputParams, OutputSpec, RunInfo};
 
 /// Messages queued per output before the controller starts dropping: a batch of samples is
@@ -110,6 +111,7 @@ struct Running {
 pub struct Outputs {
     pending: Vec<(String, Box<dyn Output>)>,
     running: Vec<Running>,
+    cardinality: Cardinality,
 }
 
 impl Outputs {
@@ -132,6 +134,7 @@ impl Outputs {
         Ok(Outputs {
             pending,
             running: Vec::new(),
+            cardinality: Cardinality::default(),
         })
     }
 
@@ -234,6 +237,11 @@ impl Subscriber for Outputs {
     }
 
     fn interval(&mut self, delta: &Arc<Delta>) {
+        if self.running.iter().any(|r| r.needs.all_tags) {
+            for e in &delta.entries {
+                self.cardinality.observe(&e.tags);
+            }
+        }
         for r in self.running.iter().filter(|r| r.needs.all_tags) {
             self.send(r, Msg::Interval(delta.clone()), || {
                 delta.entries.len() as u64
@@ -242,6 +250,14 @@ impl Subscriber for Outputs {
     }
 
     fn samples(&mut self, batch: &Arc<SampleBatch>) {
+        let mut last: Option<&stampede_metrics::TagSet> = None;
+        for g in batch.iter() {
+            // A VU's samples often follow each other with one tag set.
+            if last.is_none_or(|l| !Arc::ptr_eq(&l.0, &g.tags.0)) {
+                self.cardinality.observe(&g.tags);
+                last = Some(&g.tags);
+            }
+        }
         for r in self.running.iter().filter(|r| r.needs.samples) {
             self.send(r, Msg::Samples(batch.clone()), || {
                 batch.iter().map(|g| g.values.len() as u64).sum()

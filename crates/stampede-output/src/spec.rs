@@ -21,10 +21,7 @@ const TABLE: &[(&str, Kind)] = &[
         "experimental-opentelemetry",
         Kind::Missing("the OpenTelemetry output is not built yet"),
     ),
-    (
-        "experimental-prometheus-rw",
-        Kind::Missing("the Prometheus remote-write output is not built yet"),
-    ),
+    ("experimental-prometheus-rw", Kind::Built(prometheus::make)),
     ("influxdb", Kind::Built(influxdb::make)),
     ("json", Kind::Built(json::make)),
     (
