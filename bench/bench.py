@@ -14,7 +14,7 @@ table.
     python3 bench/bench.py --case 1|2|3|4|5|6|all [--runs 3] [--duration D] [--out FILE]
 
 Environment: STAMPEDE_BIN (default target/release/stampede), BENCH_VUS (case 2),
-BENCH_RATES (case 3), BENCH_SOAK_RATE (case 5).
+BENCH_RATES (case 3), BENCH_SOAK_RATE and BENCH_SOAK_OUTPUT=influxdb (case 5).
 """
 import argparse
 import contextlib
@@ -197,6 +197,8 @@ class Run:
     samples: list
     stdout: str
     listen_overflows: int  # connects the kernel dropped because a listen queue was full
+    stderr: str = ""
+    stderr_lost: list = None  # lines reporting samples an output could not deliver
     reported: int = 0  # requests the tool says it made
     metrics: dict = None  # the summary export's metrics (script tools)
     p99: float = None  # ms
@@ -273,20 +275,22 @@ def launch(target, tool, cmd, env=None, interval=1.0):
             raise SystemExit(f"{' '.join(cmd)}: exit code {proc.returncode}")
         user, sys_, rss = tf.read().split()[-3:]
         return Run(tool, float(user) + float(sys_), int(rss), target.served() - before, sampler.samples, out.read(),
-                   listen_overflows() - overflows)
+                   listen_overflows() - overflows, stderr=err.read())
 
 
-def run_script(target, tool, script, duration, vus=None, env=None, interval=1.0):
-    """Runs a k6 script with stampede (one worker) or k6, pinned to CPU 1."""
+def run_script(target, tool, script, duration, vus=None, env=None, interval=1.0, extra=()):
+    """Runs a k6 script with stampede (one worker) or k6, pinned to CPU 1; `extra` are more flags
+    (`-o ...`)."""
     variables = {"BASE_URL": target.base, "DURATION": duration, **({"VUS": str(vus)} if vus else {}), **(env or {})}
     with tempfile.TemporaryDirectory() as tmp:
         export = os.path.join(tmp, "summary.json")
         exe = [STAMPEDE, "run", "--workers", "1"] if tool == "stampede" else [K6, "run"]
-        cmd = [*exe, "-q", "--summary-trend-stats", TREND_STATS, "--summary-export", export]
+        cmd = [*exe, "-q", "--summary-trend-stats", TREND_STATS, "--summary-export", export, *extra]
         for k, v in variables.items():
             cmd += ["-e", f"{k}={v}"]
         cmd.append(os.path.join(SCRIPTS, script))
         run = launch(target, tool, cmd, dict(os.environ, K6_NO_USAGE_REPORT="true", **variables), interval)
+        run.stderr_lost = [line for line in run.stderr.splitlines() if "could not be delivered" in line]
         with open(export) as f:
             run.metrics = json.load(f)["metrics"]
     run.reported = int(run.metrics["http_reqs"]["count"])
@@ -587,12 +591,20 @@ def rss_at(run, t):
 def case_soak(args, tools, target):
     """Case 5: constant-arrival-rate for --soak-minutes: RSS early and at the end."""
     rate = int(os.environ.get("BENCH_SOAK_RATE", "5000"))
+    output = os.environ.get("BENCH_SOAK_OUTPUT", "")
+    if output not in ("", "influxdb"):
+        raise SystemExit("BENCH_SOAK_OUTPUT: only influxdb (or nothing)")
+    influx = Influxd() if output else None
     secs = args.soak_minutes * 60
     early = min(60.0, secs / 10)
     rows, notes = [], []
     for t in tools:
+        extra = ["-o", f"influxdb={influx.url}/soak{t.replace('-', '')}"] if influx else []
         r = run_script(target, t, "open-model.js", f"{secs:g}s",
-                       env={"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"})
+                       env={"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"}, extra=extra)
+        if influx:
+            notes.append(f"{t}: http_reqs points in InfluxDB {influx.count('soak' + t.replace('-', ''), 'http_reqs')} "
+                         f"of {r.served} served; lost reported: {len(r.stderr_lost or [])} lines")
         first = r.first_sample_at(lambda s: s.served > 0)
         start = first.t if first else 0.0  # the test's first request, i.e. after the tool's init
         m_early, m_end = rss_at(r, start + early), rss_at(r, start + secs)
@@ -604,8 +616,11 @@ def case_soak(args, tools, target):
         tenths = [rss_at(r, start + secs * i / 10) for i in range(1, 11)]
         notes.append(f"{t} RSS MiB at each tenth of the run: " + ", ".join(fmt(v, ".1f") for v in tenths))
         notes += warnings([r])
+    if influx:
+        influx.close()
     return markdown(
-        f"case 5: soak, constant-arrival-rate {rate}/s for {args.soak_minutes:g} min, one core",
+        f"case 5: soak, constant-arrival-rate {rate}/s for {args.soak_minutes:g} min, one core"
+        + (f", -o {output}" if output else ""),
         ["tool", f"RSS MiB at {early:g} s", "RSS MiB at the end", "growth", "peak RSS MiB", "scheduled",
          "completed", "dropped", "CPU us/req"], rows,
         ["RSS: the tool's VmRSS sampled every second from /proc/<pid>/status, timed from the test's first "
@@ -626,8 +641,103 @@ def case_realistic(args, tools, target):
         + ["When both tools reach the same req/s the target (one core) is the limit: compare CPU per request."])
 
 
+class Influxd:
+    """A real InfluxDB 1.6 on free loopback ports, pinned to the target's CPU, in a temp dir."""
+
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory()
+        http_port, rpc_port = free_port(), free_port()
+        conf = os.path.join(self.dir.name, "influxd.conf")
+        d = self.dir.name
+        with open(conf, "w") as f:
+            f.write(f'reporting-disabled = true\nbind-address = "127.0.0.1:{rpc_port}"\n'
+                    f'[meta]\n  dir = "{d}/meta"\n[data]\n  dir = "{d}/data"\n  wal-dir = "{d}/wal"\n'
+                    f'  query-log-enabled = false\n[monitor]\n  store-enabled = false\n'
+                    f'[http]\n  bind-address = "127.0.0.1:{http_port}"\n  log-enabled = false\n')
+        exe = shutil.which("influxd")
+        if not exe:
+            raise SystemExit("influxd not found: apt-get install influxdb")
+        self.proc = subprocess.Popen(["taskset", "-c", TARGET_CPU, exe, "-config", conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{http_port}"
+        self.port = http_port
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=2)
+                c.request("GET", "/ping")
+                if c.getresponse().status == 204:
+                    return
+            time.sleep(0.1)
+        raise SystemExit("influxd did not start")
+
+    def count(self, db, measurement):
+        from urllib.parse import quote
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        c.request("GET", f"/query?db={db}&q=" + quote(f'SELECT count(value) FROM "{measurement}"'))
+        body = json.loads(c.getresponse().read())
+        try:
+            return body["results"][0]["series"][0]["values"][0][1]
+        except (KeyError, IndexError):
+            return 0
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.dir.cleanup()
+
+
+def case_outputs(args, tools, target):
+    """Case 7: case 1's script with `-o json=file.gz` and with `-o influxdb` to a real influxd:
+    requests per CPU-second of the tool (its output threads share its one core), and whether
+    every sample arrived."""
+    vus, duration = args.vus or 50, args.duration or "10s"
+    influx = Influxd()
+    rows, notes, sections = [], [], []
+    try:
+        for name in ("json.gz", "influxdb"):
+            runs_counter = iter(range(10 ** 6))
+
+            def once(tool):
+                with tempfile.TemporaryDirectory() as tmp:
+                    if name == "json.gz":
+                        path = os.path.join(tmp, "out.json.gz")
+                        r = run_script(target, tool, "throughput.js", duration, vus, extra=["-o", f"json={path}"])
+                        r.output_size = os.path.getsize(path)
+                        r.output_points = None
+                    else:
+                        db = f"bench{next(runs_counter)}{tool.replace('-', '')}"
+                        r = run_script(target, tool, "throughput.js", duration, vus,
+                                       extra=["-o", f"influxdb={influx.url}/{db}"])
+                        r.output_size = None
+                        r.output_points = influx.count(db, "http_reqs")
+                    return r
+
+            results, med = interleaved(tools, args.runs, once)
+            for t, rs in results.items():
+                m = med[t]
+                lost = sum(len(r.stderr_lost or []) for r in rs)
+                delivered = ", ".join(f"{r.output_points}/{r.served}" for r in rs if r.output_points is not None)
+                size = statistics.median(r.output_size for r in rs) / 2**20 if rs[0].output_size else None
+                rows.append([name, t, fmt(m["rps"]), fmt(m["cpu"], ".1f"), fmt(1e6 / m["cpu"]), fmt(m["rss"], ".1f"),
+                             fmt(size, ".1f"), delivered or "-", "yes" if lost else "no"])
+            if "stampede" in med and "k6" in med:
+                s, k = med["stampede"], med["k6"]
+                notes.append(f"{name}: stampede / k6 **{k['cpu'] / s['cpu']:.2f}x requests per CPU-second**, "
+                             f"{s['rps'] / k['rps']:.2f}x req/s")
+            notes += warnings(r for rs in results.values() for r in rs)
+    finally:
+        influx.close()
+    return markdown(
+        f"case 7: outputs, {vus} VUs, http.get + check, {duration}, {runs_each(args.runs)}",
+        ["output", "tool", "req/s", "CPU us/req", "req per CPU-s", "peak RSS MiB", "file MiB",
+         "http_reqs in InfluxDB / served", "lost reported"], rows,
+        notes + ["Each tool's output threads run on its one core (taskset pins the whole process); influxd runs on "
+                 "the target's core. req per CPU-s = 1e6 / CPU us per request, the number to compare per core."])
+
+
 CASES = {"1": case_throughput, "2": case_many_vus, "3": case_open_model, "4": case_accuracy, "5": case_soak,
-         "6": case_realistic}
+         "6": case_realistic, "7": case_outputs}
 
 
 def available_tools(requested, case):
@@ -650,7 +760,8 @@ def versions():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", default="1", choices=[*CASES, "all"],
-                    help="1 throughput, 2 many VUs, 3 open model, 4 accuracy, 5 soak, 6 script weight, all: 1-6")
+                    help="1 throughput, 2 many VUs, 3 open model, 4 accuracy, 5 soak, 6 script weight, "
+                         "7 outputs, all: 1-7")
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs per tool (every case but the soak)")
     ap.add_argument("--duration", default=None,
                     help="test duration (default 10s; 40s for case 2, to leave a window after the VUs' start-up; "

@@ -96,6 +96,9 @@ pub struct SummaryData {
     /// [`crate::handle_summary_data`] builds from the typed fields above; keys of this object,
     /// if it is one, are laid over them. `Value::Null` is fine.
     pub options: serde_json::Value,
+    /// What outputs could not deliver, one line each (`influxdb: 174 of 174 samples ...`): an
+    /// `OUTPUTS` section of its own, which k6 (which loses them in silence) does not have.
+    pub undelivered: Vec<String>,
 }
 
 /// k6's default `summaryTrendStats`.
@@ -119,6 +122,7 @@ impl Default for SummaryData {
             check_order: Vec::new(),
             setup_data: None,
             options: serde_json::Value::Null,
+            undelivered: Vec::new(),
         }
     }
 }

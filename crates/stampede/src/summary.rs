@@ -18,6 +18,8 @@ pub struct SummaryInputs<'a> {
     pub setup_data: Option<String>,
     pub options: serde_json::Value,
     pub no_color: bool,
+    /// What outputs could not deliver, a line each.
+    pub undelivered: Vec<String>,
 }
 
 pub fn build(i: SummaryInputs<'_>) -> SummaryData {
@@ -91,6 +93,7 @@ pub fn build(i: SummaryInputs<'_>) -> SummaryData {
         check_order: check_order(i.totals),
         setup_data: i.setup_data,
         options: i.options,
+        undelivered: i.undelivered,
     }
 }
 

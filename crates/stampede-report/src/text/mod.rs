@@ -13,7 +13,7 @@ mod sections;
 mod thresholds;
 
 use crate::model::SummaryData;
-use crate::style::{clear_line_ends, Style};
+use crate::style::{clear_line_ends, Color, Style};
 
 use layout::Ctx;
 
@@ -47,6 +47,19 @@ pub fn render_text(data: &SummaryData) -> String {
     let mut total = checks::checks_block(data, ctx);
     total.extend(sections::metric_sections(&data.metrics, ctx));
     sections.push(("TOTAL RESULTS", total));
+    if !data.undelivered.is_empty() {
+        let lines = data
+            .undelivered
+            .iter()
+            .map(|l| {
+                Item::Line(format!(
+                    "    {}",
+                    style.paint(&format!("✗ {l}"), Color::Red)
+                ))
+            })
+            .collect();
+        sections.push(("OUTPUTS", lines));
+    }
 
     let mut out = String::from("\n");
     for (title, content) in sections {

@@ -182,6 +182,7 @@ pub fn summary_data(fx: &Fixture, extra: &Extra<'_>) -> SummaryData {
         check_order: extra.check_order.iter().map(|s| (*s).to_owned()).collect(),
         setup_data: data.get("setup_data").map(Value::to_string),
         options: Value::Null,
+        undelivered: Vec::new(),
     }
 }
 

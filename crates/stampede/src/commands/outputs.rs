@@ -66,17 +66,26 @@ pub fn run_info(options: &Options, registry: &SharedRegistry) -> RunInfo {
     }
 }
 
-/// After the summary: what an output could not deliver (k6 loses it silently).
-pub fn report(stats: &[OutputStats]) {
+/// What each output could not deliver, a line each, for the summary's `OUTPUTS` section (k6
+/// loses it in silence); also logged, as the summary may be off (`--no-summary`,
+/// `handleSummary`).
+pub fn undelivered(stats: &[OutputStats]) -> Vec<String> {
+    let mut lines = Vec::new();
     for s in stats.iter().filter(|s| s.lost > 0) {
         let total = s.lost + s.delivered;
+        let why = s.last_error.as_deref().unwrap_or("unknown");
         stampede_core::log(
             stampede_core::LogLevel::Warning,
             &format!(
-                "output {}: {} of {} samples could not be delivered",
-                s.name, s.lost, total
+                "output {}: {} of {total} samples could not be delivered",
+                s.name, s.lost
             ),
-            &[("error", s.last_error.as_deref().unwrap_or("unknown"))],
+            &[("error", why)],
         );
+        lines.push(format!(
+            "{}: {} of {total} samples could not be delivered ({why})",
+            s.name, s.lost
+        ));
     }
+    lines
 }

@@ -168,8 +168,14 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
         }
         f
     })?;
-    report(&r, &test, &outcome, &mut main_vu, &opts)?;
-    outputs::report(&stats);
+    report(
+        &r,
+        &test,
+        &outcome,
+        &mut main_vu,
+        &opts,
+        outputs::undelivered(&stats),
+    )?;
     Ok(exit_code(&outcome, &test))
 }
 
@@ -253,6 +259,7 @@ fn report(
     o: &RunOutcome,
     main_vu: &mut MainVu,
     opts: &RunOptions<'_>,
+    undelivered: Vec<String>,
 ) -> Result<(), Failure> {
     let registry = test.registry.snapshot();
     let data = summary::build(SummaryInputs {
@@ -265,6 +272,7 @@ fn report(
         setup_data: o.setup_data.clone(),
         options: r.options.to_json(),
         no_color: opts.no_color,
+        undelivered,
     });
     if let Some(path) = opts.summary_export {
         let json = serde_json::to_string_pretty(&stampede_report::summary_export(&data))

@@ -421,6 +421,11 @@ fn influxdb_down_is_reported_not_fatal() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("http_reqs"), "the summary is printed");
+    assert!(
+        r.stdout.contains("█ OUTPUTS") && r.stdout.contains("✗ influxdb: "),
+        "the summary reports the loss: {}",
+        r.stdout
+    );
     let lost = r
         .stderr
         .lines()
@@ -444,4 +449,81 @@ fn influxdb_down_is_reported_not_fatal() {
         numbers.len() >= 2 && numbers[0] == numbers[1] && numbers[0] >= 174,
         "{lost}"
     );
+}
+
+const LOOP: &str = r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = {
+  vus: 2,
+  duration: '60s',
+  thresholds: { http_reqs: [{ threshold: `count<${__ENV.ABORT_AFTER || 1e9}`, abortOnFail: true }] },
+};
+export default function () { http.get(`${__ENV.BASE_URL}/get`); sleep(0.02); }
+"#;
+
+/// The requests in a json output file.
+fn requests_in(path: &Path) -> u64 {
+    json_lines(path)
+        .iter()
+        .filter(|l| l["type"] == "Point" && l["metric"] == "http_reqs")
+        .count() as u64
+}
+
+/// Ctrl-C: the run stops gracefully (exit 105) and the outputs are flushed completely: the
+/// gzip file ends properly and holds every request the target served.
+#[test]
+fn outputs_are_flushed_on_ctrl_c() {
+    let t = target();
+    let s = script(LOOP);
+    let path = s.dir.path().join("out.json.gz");
+    let child = Command::new(assert_cmd::cargo::cargo_bin("stampede"))
+        .args(["run", "-q", "-o", &format!("json={}", path.display())])
+        .args(["-e", &format!("BASE_URL={}", t.base_url())])
+        .arg(&s.path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(105),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = t.stats().total_requests;
+    assert!(served > 10, "{served}");
+    assert_eq!(requests_in(&path), served);
+}
+
+/// A threshold with `abortOnFail` stops the test (exit 99) and the outputs still get
+/// everything.
+#[test]
+fn outputs_are_flushed_on_abort_on_fail() {
+    let t = target();
+    let s = script(LOOP);
+    let path = s.dir.path().join("out.json");
+    let r = run_env(
+        &s,
+        &t.base_url(),
+        &[
+            "-o",
+            &format!("json={}", path.display()),
+            "-e",
+            "ABORT_AFTER=20",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 99, "{}", r.stderr);
+    assert!(r.stderr.contains("abortOnFail"), "{}", r.stderr);
+    let served = t.stats().total_requests;
+    assert!(served >= 20, "{served}");
+    assert_eq!(requests_in(&path), served);
 }
