@@ -10,5 +10,6 @@ mod lifecycle;
 mod outputs;
 mod outputs_otel;
 mod outputs_prometheus;
+mod servers;
 mod support;
 mod timing;

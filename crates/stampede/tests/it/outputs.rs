@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use crate::support::{k6_run_env, require, run_env, script, target};
+use crate::servers::{free_port, influxd, Influx};
+use crate::support::{k6_run_env, run_env, script, target};
 
 /// Requests of known names, checks in a group, every custom metric type, test-wide tags and a
 /// threshold on a sub-metric: the tags and metrics users' dashboards select on.
@@ -230,99 +231,10 @@ fn k6_out_system_tags_and_unknown_outputs() {
     );
 }
 
-/// A real `influxd` on loopback ports of its own, stopped on drop.
-struct Influx {
-    child: Child,
-    pub url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Influx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn influxd() -> Influx {
-    let bin = require("influxd", "apt-get install influxdb (InfluxDB 1.6, Debian)");
-    let dir = tempfile::tempdir().unwrap();
-    let (http, rpc) = (free_port(), free_port());
-    let d = dir.path().display();
-    let conf = dir.path().join("influxd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
-             [meta]\n  dir = \"{d}/meta\"\n\
-             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
-             [monitor]\n  store-enabled = false\n\
-             [http]\n  bind-address = \"127.0.0.1:{http}\"\n  log-enabled = false\n"
-        ),
-    )
-    .unwrap();
-    let child = Command::new(bin)
-        .arg("-config")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let influx = Influx {
-        child,
-        url: format!("http://127.0.0.1:{http}"),
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while get(&format!("{}/ping", influx.url)).is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "influxd did not answer /ping within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    influx
-}
-
-/// A GET on loopback; the body, if the status is 2xx.
-fn get(url: &str) -> Option<String> {
-    use std::io::Write;
-    let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut stream = std::net::TcpStream::connect(host).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let ok = head.split(' ').nth(1).is_some_and(|c| c.starts_with('2'));
-    ok.then(|| body.to_string())
-}
-
-/// Runs an InfluxQL query; the rows of its first series per measurement.
-fn query(influx: &Influx, db: &str, q: &str) -> serde_json::Value {
-    let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
-    let body = get(&format!("{}/query?db={db}&q={q}", influx.url))
-        .unwrap_or_else(|| panic!("query {q} failed"));
-    serde_json::from_str(&body).unwrap()
-}
-
 /// `SHOW ...` results of `db` as measurement -> values (without the once-a-second `vus` and
 /// `vus_max`, see [`timed`]).
 fn show(influx: &Influx, db: &str, what: &str) -> BTreeMap<String, BTreeSet<String>> {
-    let v = query(influx, db, what);
+    let v = influx.query(db, what);
     let mut out = BTreeMap::new();
     for series in v["results"][0]["series"]
         .as_array()
@@ -357,11 +269,7 @@ fn show(influx: &Influx, db: &str, what: &str) -> BTreeMap<String, BTreeSet<Stri
 }
 
 fn count(influx: &Influx, db: &str, measurement: &str) -> u64 {
-    let v = query(
-        influx,
-        db,
-        &format!("SELECT count(value) FROM \"{measurement}\""),
-    );
+    let v = influx.query(db, &format!("SELECT count(value) FROM \"{measurement}\""));
     v["results"][0]["series"][0]["values"][0][1]
         .as_u64()
         .unwrap_or(0)
