@@ -301,6 +301,9 @@ impl<'a, 's> Controller<'a, 's> {
 
     /// Redraws the progress line (`last`: the final one, VUs gone).
     pub(crate) fn draw(&mut self, last: bool) {
+        if !self.progress.due(last) {
+            return;
+        }
         let test = &self.test;
         let elapsed = self.t0.map(|t| t.elapsed()).unwrap_or_default();
         let reqs = match self

@@ -60,6 +60,19 @@ impl Progress {
         }
     }
 
+    /// Whether [`Progress::tick`] would draw now (so callers can skip gathering its numbers).
+    pub(crate) fn due(&self, force: bool) -> bool {
+        self.enabled && (force || self.last.is_none_or(|l| l.elapsed() >= self.every()))
+    }
+
+    fn every(&self) -> Duration {
+        if self.tty {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(5)
+        }
+    }
+
     /// Prints `running (elapsed), active/max VUs, N complete and M interrupted iterations, R req/s`.
     pub(crate) fn tick(&mut self, snap: Snapshot<'_>, force: bool) {
         let Snapshot {
@@ -71,18 +84,10 @@ impl Progress {
             reqs,
             scenarios,
         } = snap;
-        if !self.enabled {
+        if !self.due(force) {
             return;
         }
         let now = Instant::now();
-        let every = if self.tty {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_secs(5)
-        };
-        if !force && self.last.is_some_and(|l| now - l < every) {
-            return;
-        }
         let dt = (now - self.last_at).as_secs_f64();
         if dt > 0.2 {
             self.rate = (reqs - self.last_reqs) / dt;

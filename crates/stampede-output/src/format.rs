@@ -32,6 +32,11 @@ pub(crate) fn go_g(out: &mut String, v: f64) {
         out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
         return;
     }
+    if v.fract() == 0.0 && v.abs() < 1e6 {
+        // Counts and flags, most samples: as an integer, which they print as.
+        out.push_str(itoa::Buffer::new().format(v as i64));
+        return;
+    }
     if v < 0.0 {
         out.push('-');
     }

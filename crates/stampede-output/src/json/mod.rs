@@ -36,8 +36,8 @@ struct JsonOutput {
     out: Option<Sink>,
     names: Option<Names>,
     info: std::collections::BTreeMap<String, MetricInfo>,
-    /// Per metric id: its `Metric` line was written.
-    seen: Vec<bool>,
+    /// Per metric id, once its `Metric` line is written: the start of its `Point` lines.
+    seen: Vec<Option<String>>,
     time: LocalTime,
     line: String,
     /// The last tag set rendered (`"tags":{...}`), shared by the samples of a group.
@@ -110,20 +110,24 @@ impl JsonOutput {
         let mut time = String::with_capacity(40);
         self.time.rfc3339_nano(&mut time, g.time);
         for &(metric, value) in &g.values {
-            let def = names.def(metric);
             let i = metric.0 as usize;
             if self.seen.len() <= i {
-                self.seen.resize(i + 1, false);
+                self.seen.resize(i + 1, None);
             }
             self.line.clear();
-            if !self.seen[i] {
-                self.seen[i] = true;
-                metric_line(&mut self.line, def, self.info.get(&def.name));
-            }
+            let prefix = match &self.seen[i] {
+                Some(p) => p,
+                None => {
+                    let def = names.def(metric);
+                    metric_line(&mut self.line, def, self.info.get(&def.name));
+                    let mut p = String::from("{\"metric\":");
+                    json_string(&mut p, &def.name);
+                    p.push_str(",\"type\":\"Point\",\"data\":{\"time\":\"");
+                    self.seen[i].insert(p)
+                }
+            };
             let l = &mut self.line;
-            l.push_str("{\"metric\":");
-            json_string(l, &def.name);
-            l.push_str(",\"type\":\"Point\",\"data\":{\"time\":\"");
+            l.push_str(prefix);
             l.push_str(&time);
             l.push_str("\",\"value\":");
             if value.is_finite() {
