@@ -18,6 +18,7 @@ mod http;
 mod influxdb;
 mod json;
 mod manager;
+mod opentelemetry;
 mod prometheus;
 mod sink;
 mod spec;

@@ -19,15 +19,12 @@ const TABLE: &[(&str, Kind)] = &[
     ("csv", Kind::Built(csv::make)),
     (
         "experimental-opentelemetry",
-        Kind::Missing("the OpenTelemetry output is not built yet"),
+        Kind::Built(crate::opentelemetry::make),
     ),
     ("experimental-prometheus-rw", Kind::Built(prometheus::make)),
     ("influxdb", Kind::Built(influxdb::make)),
     ("json", Kind::Built(json::make)),
-    (
-        "opentelemetry",
-        Kind::Missing("the OpenTelemetry output is not built yet"),
-    ),
+    ("opentelemetry", Kind::Built(crate::opentelemetry::make)),
     (
         "statsd",
         Kind::Missing("use influxdb, Prometheus remote write or OpenTelemetry"),
