@@ -158,3 +158,57 @@ impl Poster {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// A server that takes connections and never answers: the pool does not wait for it, and
+    /// what it cannot take is counted at once.
+    #[test]
+    fn a_stuck_server_never_blocks_the_caller() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/write", listener.local_addr().unwrap());
+        // Holds every connection open, answering nothing (ends with the test process).
+        std::thread::spawn(move || {
+            let mut open = Vec::new();
+            for c in listener.incoming() {
+                open.push(c);
+            }
+        });
+        let settings = HttpSettings {
+            timeout: Some(Duration::from_secs(1)),
+            ..HttpSettings::default()
+        };
+        let report = Report::new("test".into());
+        let mut pool = Poster::new(
+            "test",
+            agent("test", &settings).unwrap(),
+            url,
+            Vec::new(),
+            1,
+            report.clone(),
+        )
+        .unwrap();
+        let started = Instant::now();
+        for _ in 0..5 {
+            pool.post(b"x value=1 1\n".to_vec(), 10);
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(200),
+            "{:?}",
+            started.elapsed()
+        );
+        // One in flight, one queued: the other three were dropped and counted.
+        assert!(report.stats().lost >= 30, "{:?}", report.stats());
+        pool.finish();
+        let stats = report.stats();
+        assert_eq!(stats.lost, 50, "{stats:?}");
+        assert_eq!(stats.delivered, 0);
+        assert!(stats
+            .last_error
+            .is_some_and(|e| e.contains("POST http://127.0.0.1")));
+    }
+}

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod dashboards;
 mod errors;
 mod examples;
 mod executors;
