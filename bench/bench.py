@@ -14,7 +14,8 @@ table.
     python3 bench/bench.py --case 1|2|3|4|5|6|all [--runs 3] [--duration D] [--out FILE]
 
 Environment: STAMPEDE_BIN (default target/release/stampede), BENCH_VUS (case 2),
-BENCH_RATES (case 3), BENCH_SOAK_RATE and BENCH_SOAK_OUTPUT=influxdb (case 5).
+BENCH_RATES (case 3), BENCH_SOAK_RATE and BENCH_SOAK_OUTPUT=influxdb (case 5), BENCH_OUTPUT_RATE
+(case 7's influxdb runs, default 5000/s).
 """
 import argparse
 import contextlib
@@ -688,12 +689,14 @@ class Influxd:
 
 
 def case_outputs(args, tools, target):
-    """Case 7: case 1's script with `-o json=file.gz` and with `-o influxdb` to a real influxd:
-    requests per CPU-second of the tool (its output threads share its one core), and whether
-    every sample arrived."""
+    """Case 7: with `-o json=file.gz`, case 1's script (50 VUs as fast as they go); with
+    `-o influxdb` to a real influxd, a constant-arrival-rate the server can take from both tools
+    (it runs on the target's core): the tool's CPU per request (its output threads share its one
+    core), and whether every sample arrived."""
     vus, duration = args.vus or 50, args.duration or "10s"
+    rate = int(os.environ.get("BENCH_OUTPUT_RATE", "5000"))
     influx = Influxd()
-    rows, notes, sections = [], [], []
+    rows, notes = [], []
     try:
         for name in ("json.gz", "influxdb"):
             runs_counter = iter(range(10 ** 6))
@@ -707,7 +710,8 @@ def case_outputs(args, tools, target):
                         r.output_points = None
                     else:
                         db = f"bench{next(runs_counter)}{tool.replace('-', '')}"
-                        r = run_script(target, tool, "throughput.js", duration, vus,
+                        r = run_script(target, tool, "open-model.js", duration,
+                                       env={"RATE": str(rate), "PRE_VUS": "200", "MAX_VUS": "2000"},
                                        extra=["-o", f"influxdb={influx.url}/{db}"])
                         r.output_size = None
                         r.output_points = influx.count(db, "http_reqs")
@@ -729,7 +733,8 @@ def case_outputs(args, tools, target):
     finally:
         influx.close()
     return markdown(
-        f"case 7: outputs, {vus} VUs, http.get + check, {duration}, {runs_each(args.runs)}",
+        f"case 7: outputs, {duration}: json.gz with {vus} VUs http.get + check as fast as they go; influxdb at "
+        f"{rate} iterations/s (http.get), {runs_each(args.runs)}",
         ["output", "tool", "req/s", "CPU us/req", "req per CPU-s", "peak RSS MiB", "file MiB",
          "http_reqs in InfluxDB / served", "lost reported"], rows,
         notes + ["Each tool's output threads run on its one core (taskset pins the whole process); influxd runs on "

@@ -27,7 +27,10 @@ impl Sink {
         };
         let file = BufWriter::with_capacity(BUFFER, File::create(path)?);
         Ok(if path.extension().is_some_and(|e| e == "gz") {
-            Sink::Gzip(GzEncoder::new(file, flate2::Compression::default()))
+            // The fastest level: on k6's NDJSON it compresses 1.2 GB/s to a 21th of the size,
+            // the default level 170 MB/s to a 36th; at 3.4 KB a request, the default level
+            // cost 33 µs of CPU per request, more than the request itself.
+            Sink::Gzip(GzEncoder::new(file, flate2::Compression::fast()))
         } else {
             Sink::File(file)
         })

@@ -4,11 +4,11 @@
 
 mod config;
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use influxdb_line_protocol::builder::LineProtocolBuilder;
+use rustc_hash::FxHashMap;
 use stampede_metrics::{MetricId, SampleBatch, TagSet};
 
 use crate::http::{agent, basic_auth, post, HttpSettings, Poster};
@@ -28,7 +28,7 @@ pub(crate) fn make(p: &OutputParams) -> Result<Box<dyn Output>, OutputError> {
         poster: None,
         names: None,
         measurements: Vec::new(),
-        templates: HashMap::new(),
+        templates: FxHashMap::default(),
         body: Vec::new(),
         points: 0,
     }))
@@ -41,7 +41,7 @@ struct InfluxOutput {
     /// Per metric id: its measurement name, escaped.
     measurements: Vec<Option<String>>,
     /// Per tag set: what a line holds besides its measurement, value and time.
-    templates: HashMap<TagSet, Template>,
+    templates: FxHashMap<TagSet, Template>,
     body: Vec<u8>,
     points: u64,
 }
