@@ -81,66 +81,22 @@ pub fn run(
     main_vu: &mut MainVu,
     subscribers: &mut [&mut dyn Subscriber],
 ) -> Result<RunOutcome, EngineError> {
-    let workers = cfg.workers.max(1);
-    let (to_ctrl, from_workers) = crossbeam_channel::unbounded();
-    let (cancel_tx, cancel_rx) = watch::channel(false);
-    let (graceful_tx, graceful_rx) = watch::channel(false);
-    let plan::Plan {
-        per_worker,
-        scenarios,
-        vus_max,
-    } = plan::split(&cfg.scenarios, workers);
-    let mut start_txs = Vec::new();
-    let mut handles = Vec::new();
-    for (index, plans) in per_worker.into_iter().enumerate() {
-        let (stx, srx) = oneshot::channel();
-        start_txs.push(stx);
-        let args = WorkerArgs {
-            index,
-            test: test.clone(),
-            plans,
-            to_ctrl: to_ctrl.clone(),
-            start: srx,
-            cancel: cancel_rx.clone(),
-            graceful: graceful_rx.clone(),
-        };
-        handles.push(worker::spawn(args).map_err(EngineError::Thread)?);
-    }
-    drop(to_ctrl);
-    let stop_workers = |start_txs: Vec<oneshot::Sender<Start>>, handles| {
-        let _ = cancel_tx.send(true);
-        drop(start_txs);
-        join(handles);
-    };
-
+    let plan = plan::split(&cfg.scenarios, cfg.workers.max(1));
+    let vus_max = plan.vus_max;
+    let scenarios = plan.scenarios.clone();
+    let mut workers = Workers::spawn(&test, plan)?;
     let mut ctrl = Controller::new(
         test.clone(),
-        workers,
+        workers.count,
         &cfg.thresholds,
         cfg.progress,
         scenarios,
         vus_max,
         subscribers,
     );
-    // Wait for every worker's VUs.
-    let mut inited = 0;
-    while inited < workers {
-        match from_workers.recv() {
-            Ok(FromWorker::Inited(Ok(_))) => inited += 1,
-            Ok(FromWorker::Inited(Err(e))) => {
-                stop_workers(start_txs, handles);
-                return Err(EngineError::Init(e));
-            }
-            Ok(FromWorker::Metrics(m)) => ctrl.handle(m),
-            Ok(FromWorker::Done) | Err(_) => inited += 1,
-        }
-        if cfg.interrupt.load(Ordering::Relaxed) {
-            stop_workers(start_txs, handles);
-            return Err(EngineError::Init(JsError::new(
-                stampede_js::JsErrorKind::Interrupted,
-                "interrupted during init",
-            )));
-        }
+    if let Err(e) = workers.wait_inited(&mut ctrl, &cfg.interrupt) {
+        workers.cancel();
+        return Err(e);
     }
 
     let mut setup_data = None;
@@ -152,18 +108,18 @@ pub fn run(
             cfg.setup_timeout,
         );
         ctrl.lifecycle(main_vu.take_delta(), main_vu.take_samples());
-        match result {
-            Err(CallError::Timeout) => {
-                stop_workers(start_txs, handles);
-                ctrl.finish();
-                return Err(EngineError::SetupTimeout(cfg.setup_timeout));
+        let failed = match result {
+            Ok(data) => {
+                setup_data = data;
+                None
             }
-            Err(CallError::Js(e)) => {
-                stop_workers(start_txs, handles);
-                ctrl.finish();
-                return Err(EngineError::Setup(e));
-            }
-            Ok(data) => setup_data = data,
+            Err(CallError::Timeout) => Some(EngineError::SetupTimeout(cfg.setup_timeout)),
+            Err(CallError::Js(e)) => Some(EngineError::Setup(e)),
+        };
+        if let Some(e) = failed {
+            workers.cancel();
+            ctrl.finish();
+            return Err(e);
         }
     }
 
@@ -171,64 +127,10 @@ pub fn run(
     let t0 = Instant::now();
     ctrl.started(t0);
     let shared: Option<Arc<str>> = setup_data.as_deref().map(Arc::from);
-    for tx in start_txs {
-        let _ = tx.send(Start {
-            t0,
-            setup_data: shared.clone(),
-        });
-    }
-
-    let mut done = 0;
-    let mut script_abort = None;
-    let mut interrupted_by_signal = false;
-    let stop = || {
-        let _ = graceful_tx.send(true);
-        let _ = cancel_tx.send(true);
-    };
-    while done < workers {
-        match from_workers.recv_timeout(Duration::from_millis(50)) {
-            Ok(FromWorker::Metrics(m)) => ctrl.handle(m),
-            Ok(FromWorker::Done) => done += 1,
-            Ok(FromWorker::Inited(_)) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-        }
-        if ctrl.tick().is_some() {
-            stop();
-        }
-        if script_abort.is_none() {
-            if let Some(stampede_js::StopRequest::Abort(msg)) = test.stop_requested() {
-                script_abort = Some(msg);
-                stop();
-            }
-        }
-        if !interrupted_by_signal && cfg.interrupt.load(Ordering::Relaxed) {
-            interrupted_by_signal = true;
-            eprintln!();
-            eprintln!(
-                "{}",
-                stampede_js::log_line(
-                    stampede_js::LogLevel::Warning,
-                    "Stopping the test (received an interrupt signal)...",
-                    &[]
-                )
-            );
-            stop();
-        }
-    }
+    workers.start(t0, shared.clone());
+    let stops = workers.drive(&mut ctrl, &test, &cfg.interrupt);
     let elapsed = t0.elapsed();
-    join(handles);
-    while let Ok(msg) = from_workers.try_recv() {
-        match msg {
-            FromWorker::Metrics(m) => ctrl.handle(m),
-            FromWorker::Done | FromWorker::Inited(_) => {}
-        }
-    }
-    for source in 0..workers {
-        ctrl.source_done(source);
-    }
-    ctrl.flush();
-    ctrl.draw(true);
+    workers.finish(&mut ctrl);
 
     // teardown(), even when thresholds failed.
     if cfg.run_teardown {
@@ -263,17 +165,177 @@ pub fn run(
     let thresholds = cfg
         .thresholds
         .evaluate(&ctrl.totals, &reg, elapsed.as_secs_f64());
-    let threshold_abort = ctrl.decisions.threshold_abort.take();
     Ok(RunOutcome {
         totals: std::mem::take(&mut ctrl.totals),
         elapsed,
         thresholds,
-        threshold_abort,
-        script_abort,
-        interrupted_by_signal,
+        threshold_abort: ctrl.decisions.threshold_abort.take(),
+        script_abort: stops.script_abort,
+        interrupted_by_signal: stops.signal,
         setup_data,
         vus_max,
     })
+}
+
+/// Why the workers were told to stop before their scenarios ended.
+#[derive(Default)]
+struct Stops {
+    /// `exec.test.abort()`'s message.
+    script_abort: Option<String>,
+    /// Ctrl-C or SIGTERM.
+    signal: bool,
+}
+
+/// The worker threads and the controls the controller has over them.
+struct Workers {
+    count: usize,
+    from: crossbeam_channel::Receiver<FromWorker>,
+    start: Vec<oneshot::Sender<Start>>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+    cancel: watch::Sender<bool>,
+    graceful: watch::Sender<bool>,
+}
+
+impl Workers {
+    /// Starts a thread per worker; their VUs begin their init context at once.
+    fn spawn(test: &Arc<TestContext>, plan: plan::Plan) -> Result<Workers, EngineError> {
+        let (to_ctrl, from) = crossbeam_channel::unbounded();
+        let (cancel, cancel_rx) = watch::channel(false);
+        let (graceful, graceful_rx) = watch::channel(false);
+        let mut workers = Workers {
+            count: plan.per_worker.len(),
+            from,
+            start: Vec::new(),
+            handles: Vec::new(),
+            cancel,
+            graceful,
+        };
+        for (index, plans) in plan.per_worker.into_iter().enumerate() {
+            let (stx, srx) = oneshot::channel();
+            workers.start.push(stx);
+            let args = WorkerArgs {
+                index,
+                test: test.clone(),
+                plans,
+                to_ctrl: to_ctrl.clone(),
+                start: srx,
+                cancel: cancel_rx.clone(),
+                graceful: graceful_rx.clone(),
+            };
+            match worker::spawn(args) {
+                Ok(h) => workers.handles.push(h),
+                Err(e) => {
+                    workers.cancel();
+                    return Err(EngineError::Thread(e));
+                }
+            }
+        }
+        Ok(workers)
+    }
+
+    /// Waits for every worker's VUs to be initialized.
+    fn wait_inited(
+        &self,
+        ctrl: &mut Controller<'_, '_>,
+        interrupt: &AtomicBool,
+    ) -> Result<(), EngineError> {
+        let mut inited = 0;
+        while inited < self.count {
+            match self.from.recv() {
+                Ok(FromWorker::Inited(Ok(_))) => inited += 1,
+                Ok(FromWorker::Inited(Err(e))) => return Err(EngineError::Init(e)),
+                Ok(FromWorker::Metrics(m)) => ctrl.handle(m),
+                Ok(FromWorker::Done) | Err(_) => inited += 1,
+            }
+            if interrupt.load(Ordering::Relaxed) {
+                return Err(EngineError::Init(JsError::new(
+                    stampede_js::JsErrorKind::Interrupted,
+                    "interrupted during init",
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the workers before the test started, and waits for them.
+    fn cancel(&mut self) {
+        let _ = self.cancel.send(true);
+        self.start.clear();
+        join(std::mem::take(&mut self.handles));
+    }
+
+    /// The test starts: every worker's scenarios begin at `t0`.
+    fn start(&mut self, t0: Instant, setup_data: Option<Arc<str>>) {
+        for tx in self.start.drain(..) {
+            let _ = tx.send(Start {
+                t0,
+                setup_data: setup_data.clone(),
+            });
+        }
+    }
+
+    /// Runs the controller's loop until every worker is done, stopping them early on an
+    /// `abortOnFail` threshold, `exec.test.abort()` or a signal.
+    fn drive(
+        &self,
+        ctrl: &mut Controller<'_, '_>,
+        test: &TestContext,
+        interrupt: &AtomicBool,
+    ) -> Stops {
+        let mut stops = Stops::default();
+        let stop = || {
+            let _ = self.graceful.send(true);
+            let _ = self.cancel.send(true);
+        };
+        let mut done = 0;
+        while done < self.count {
+            match self.from.recv_timeout(Duration::from_millis(50)) {
+                Ok(FromWorker::Metrics(m)) => ctrl.handle(m),
+                Ok(FromWorker::Done) => done += 1,
+                Ok(FromWorker::Inited(_)) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            }
+            if ctrl.tick().is_some() {
+                stop();
+            }
+            if stops.script_abort.is_none() {
+                if let Some(stampede_js::StopRequest::Abort(msg)) = test.stop_requested() {
+                    stops.script_abort = Some(msg);
+                    stop();
+                }
+            }
+            if !stops.signal && interrupt.load(Ordering::Relaxed) {
+                stops.signal = true;
+                eprintln!();
+                eprintln!(
+                    "{}",
+                    stampede_js::log_line(
+                        stampede_js::LogLevel::Warning,
+                        "Stopping the test (received an interrupt signal)...",
+                        &[]
+                    )
+                );
+                stop();
+            }
+        }
+        stops
+    }
+
+    /// Waits for the threads, hands on what they sent last, closes every second.
+    fn finish(&mut self, ctrl: &mut Controller<'_, '_>) {
+        join(std::mem::take(&mut self.handles));
+        while let Ok(msg) = self.from.try_recv() {
+            if let FromWorker::Metrics(m) = msg {
+                ctrl.handle(m);
+            }
+        }
+        for source in 0..self.count {
+            ctrl.source_done(source);
+        }
+        ctrl.flush();
+        ctrl.draw(true);
+    }
 }
 
 /// The job `setup()` and `teardown()` run as: a scenario of their own name.
