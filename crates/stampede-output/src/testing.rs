@@ -64,3 +64,20 @@ pub(crate) fn drive(output: &mut dyn Output, run: &RunInfo, groups: Vec<SampleGr
     output.flush(&report, true);
     report
 }
+
+/// A file's text, gunzipped if its name ends in `.gz`.
+pub(crate) fn read_text(path: &std::path::Path) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    let file = std::fs::File::open(path).expect("open");
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(file)
+            .read_to_string(&mut text)
+            .expect("gunzip");
+    } else {
+        std::io::BufReader::new(file)
+            .read_to_string(&mut text)
+            .expect("read");
+    }
+    text
+}

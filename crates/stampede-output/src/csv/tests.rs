@@ -1,25 +1,8 @@
-use std::io::Read;
-
 use stampede_core::SystemTagSet;
 use stampede_metrics::{builtin, TagSet};
 
 use super::make;
-use crate::testing::{drive, group, params, request, run_info};
-
-fn csv_of(path: &std::path::Path) -> String {
-    let mut text = String::new();
-    let file = std::fs::File::open(path).unwrap();
-    if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .unwrap();
-    } else {
-        std::io::BufReader::new(file)
-            .read_to_string(&mut text)
-            .unwrap();
-    }
-    text
-}
+use crate::testing::{drive, group, params, read_text, request, run_info};
 
 #[test]
 fn rows_as_k6_writes_them() {
@@ -41,7 +24,7 @@ fn rows_as_k6_writes_them() {
         &run_info(),
         vec![request("http://a/", "200"), counter],
     );
-    let text = csv_of(&path);
+    let text = read_text(&path);
     let rows: Vec<&str> = text.lines().collect();
     // What k6 1.1.0 wrote for the same samples (time aside).
     assert_eq!(
@@ -76,7 +59,7 @@ fn system_tags_decide_the_columns_and_metadata_has_its_own() {
     );
     g.metadata = Some(TagSet::from_pairs([("vu", "1"), ("iter", "0")]));
     drive(out.as_mut(), &run, vec![g]);
-    let text = csv_of(&path);
+    let text = read_text(&path);
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(
         rows[0],

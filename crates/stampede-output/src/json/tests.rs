@@ -1,24 +1,12 @@
-use std::io::Read;
-
 use stampede_metrics::{builtin, TagSet};
 
 use super::make;
-use crate::testing::{drive, group, params, request, run_info, T};
+use crate::testing::{drive, group, params, read_text, request, run_info, T};
 use crate::MetricInfo;
 
 fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
-    let mut text = String::new();
-    let file = std::fs::File::open(path).unwrap();
-    if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .unwrap();
-    } else {
-        std::io::BufReader::new(file)
-            .read_to_string(&mut text)
-            .unwrap();
-    }
-    text.lines()
+    read_text(path)
+        .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }

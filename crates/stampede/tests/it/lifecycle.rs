@@ -1,9 +1,9 @@
 //! Lifecycle, config precedence and the exit codes k6 documents.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use crate::support::{raw, run, run_env, script, target};
+use crate::support::{raw, run, run_env, run_interrupted, script, target};
 
 #[test]
 fn setup_data_reaches_iterations_and_teardown_and_handle_summary_writes_files() {
@@ -117,29 +117,18 @@ export default function () { http.get(`${__ENV.BASE_URL}/status/500`); }
 fn sigint_stops_gracefully_prints_summary_and_exits_105() {
     let server = target();
     let s = script("import http from 'k6/http';\nimport { sleep } from 'k6';\nexport default function () { http.get(`${__ENV.BASE_URL}/get`); sleep(0.05); }\n");
-    let child = Command::new(assert_cmd::cargo::cargo_bin("stampede"))
-        .args([
-            "run",
-            "-q",
+    let out = run_interrupted(
+        &s,
+        &[
             "-u",
             "2",
             "-d",
             "60s",
             "-e",
             &format!("BASE_URL={}", server.base_url()),
-        ])
-        .arg(&s.path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+        ],
+        Duration::from_millis(1500),
+    );
     assert_eq!(
         out.status.code(),
         Some(105),

@@ -4,11 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::servers::{free_port, influxd, Influx};
-use crate::support::{k6_run_env, run_env, script, target};
+use crate::support::{k6_run_env, run_env, run_interrupted, script, target};
 
 /// Requests of known names, checks in a group, every custom metric type, test-wide tags and a
 /// threshold on a sub-metric: the tags and metrics users' dashboards select on.
@@ -385,21 +384,16 @@ fn outputs_are_flushed_on_ctrl_c() {
     let t = target();
     let s = script(LOOP);
     let path = s.dir.path().join("out.json.gz");
-    let child = Command::new(assert_cmd::cargo::cargo_bin("stampede"))
-        .args(["run", "-q", "-o", &format!("json={}", path.display())])
-        .args(["-e", &format!("BASE_URL={}", t.base_url())])
-        .arg(&s.path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    let out = run_interrupted(
+        &s,
+        &[
+            "-o",
+            &format!("json={}", path.display()),
+            "-e",
+            &format!("BASE_URL={}", t.base_url()),
+        ],
+        Duration::from_millis(2500),
+    );
     assert_eq!(
         out.status.code(),
         Some(105),

@@ -150,3 +150,27 @@ pub fn k6_run_env(
         .output()
         .expect("run k6")
 }
+
+/// Runs `stampede run -q <args> <script>`, sends it SIGINT (Ctrl-C) after `after`, and waits.
+pub fn run_interrupted(
+    s: &Script,
+    args: &[&str],
+    after: std::time::Duration,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("stampede"))
+        .args(["run", "-q"])
+        .args(args)
+        .arg(&s.path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start stampede");
+    std::thread::sleep(after);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -INT failed");
+    child.wait_with_output().expect("wait for stampede")
+}
