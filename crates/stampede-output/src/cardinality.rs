@@ -3,6 +3,8 @@
 //! dashboards and databases slow to a crawl.
 
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
 use stampede_core::LogLevel;
@@ -16,6 +18,11 @@ const MAX_SETS: usize = 200_000;
 
 #[derive(Default)]
 pub(crate) struct Cardinality {
+    /// The tag sets' allocations seen: a worker hands out one allocation per distinct set, so
+    /// most samples are recognized without hashing their tags. `pinned` keeps each alive, so
+    /// its address is not reused by another set.
+    seen_at: FxHashSet<usize>,
+    pinned: Vec<TagSet>,
     seen: HashSet<TagSet>,
     values: HashMap<Arc<str>, HashSet<Arc<str>>>,
     warned: HashSet<Arc<str>>,
@@ -24,7 +31,13 @@ pub(crate) struct Cardinality {
 impl Cardinality {
     /// Counts the values of `tags`; warns once per key that passes [`LIMIT`].
     pub(crate) fn observe(&mut self, tags: &TagSet) {
-        if self.seen.len() >= MAX_SETS || self.seen.contains(tags) {
+        if self.pinned.len() >= MAX_SETS
+            || !self.seen_at.insert(tags.0.as_ptr() as *const u8 as usize)
+        {
+            return;
+        }
+        self.pinned.push(tags.clone());
+        if self.seen.contains(tags) {
             return;
         }
         self.seen.insert(tags.clone());

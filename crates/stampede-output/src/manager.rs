@@ -250,13 +250,8 @@ impl Subscriber for Outputs {
     }
 
     fn samples(&mut self, batch: &Arc<SampleBatch>) {
-        let mut last: Option<&stampede_metrics::TagSet> = None;
         for g in batch.iter() {
-            // A VU's samples often follow each other with one tag set.
-            if last.is_none_or(|l| !Arc::ptr_eq(&l.0, &g.tags.0)) {
-                self.cardinality.observe(&g.tags);
-                last = Some(&g.tags);
-            }
+            self.cardinality.observe(&g.tags);
         }
         for r in self.running.iter().filter(|r| r.needs.samples) {
             self.send(r, Msg::Samples(batch.clone()), || {
