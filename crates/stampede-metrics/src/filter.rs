@@ -68,6 +68,13 @@ impl TagFilter {
         }
     }
 
+    /// Keeps `key` in the aggregates of every metric up to id `metrics` (the registry's size).
+    pub fn keep_everywhere(&mut self, key: &str, metrics: usize) {
+        for id in 0..metrics {
+            self.keep(MetricId(id as u32), key);
+        }
+    }
+
     /// Keeps every tag of every metric.
     pub fn keep_all(&mut self) {
         self.all = true;

@@ -16,10 +16,11 @@ mod csv;
 mod format;
 mod http;
 mod influxdb;
-mod json;
+pub mod json;
 mod manager;
 mod opentelemetry;
 mod prometheus;
+pub mod result;
 mod sink;
 mod spec;
 #[cfg(test)]
@@ -77,19 +78,45 @@ impl OutputParams {
 }
 
 /// What an output needs from the metrics stream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Needs {
     /// Every raw sample (json, csv, influxdb write each one, as k6 does).
     pub samples: bool,
     /// Aggregates per full tag set (one series per tag set, as k6's Prometheus and
     /// OpenTelemetry outputs send them).
     pub all_tags: bool,
+    /// The intervals, with these tags kept on every metric (besides what the summary and the
+    /// thresholds keep).
+    pub tags: Vec<&'static str>,
+}
+
+impl Needs {
+    /// Whether the output reads the intervals.
+    pub fn intervals(&self) -> bool {
+        self.all_tags || !self.tags.is_empty()
+    }
+
+    /// What `self` and `other` need together.
+    pub fn union(mut self, other: &Needs) -> Needs {
+        self.samples |= other.samples;
+        self.all_tags |= other.all_tags;
+        for t in &other.tags {
+            if !self.tags.contains(t) {
+                self.tags.push(t);
+            }
+        }
+        self
+    }
 }
 
 /// What every output may need to know about the run.
 #[derive(Debug, Clone, Default)]
 pub struct RunInfo {
     pub registry: SharedRegistry,
+    /// The script, options and scenarios, as reports show them.
+    pub meta: stampede_report::RunMeta,
+    /// The thresholds, for outputs that judge them as the run goes (the dashboard).
+    pub thresholds: stampede_metrics::ThresholdSet,
     /// Per metric name: its thresholds as the options wrote them, and its sub-metrics (a
     /// threshold's selector, or the summary's own) as `(name, suffix, tags)`.
     pub metrics: BTreeMap<String, MetricInfo>,

@@ -156,13 +156,9 @@ impl Outputs {
 
     /// What the outputs need together.
     pub fn needs(&self) -> Needs {
-        self.pending.iter().fold(Needs::default(), |n, (_, o)| {
-            let m = o.needs();
-            Needs {
-                samples: n.samples || m.samples,
-                all_tags: n.all_tags || m.all_tags,
-            }
-        })
+        self.pending
+            .iter()
+            .fold(Needs::default(), |n, (_, o)| n.union(&o.needs()))
     }
 
     /// Starts every output on its own thread; returns the first that fails to start.
@@ -237,12 +233,12 @@ impl Subscriber for Outputs {
     }
 
     fn interval(&mut self, delta: &Arc<Delta>) {
-        if self.running.iter().any(|r| r.needs.all_tags) {
+        if self.running.iter().any(|r| r.needs.intervals()) {
             for e in &delta.entries {
                 self.cardinality.observe(&e.tags);
             }
         }
-        for r in self.running.iter().filter(|r| r.needs.all_tags) {
+        for r in self.running.iter().filter(|r| r.needs.intervals()) {
             self.send(r, Msg::Interval(delta.clone()), || {
                 delta.entries.len() as u64
             });

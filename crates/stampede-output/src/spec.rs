@@ -25,6 +25,7 @@ const TABLE: &[(&str, Kind)] = &[
     ("influxdb", Kind::Built(influxdb::make)),
     ("json", Kind::Built(json::make)),
     ("opentelemetry", Kind::Built(crate::opentelemetry::make)),
+    ("result", Kind::Built(crate::result::make)),
     (
         "statsd",
         Kind::Missing("use influxdb, Prometheus remote write or OpenTelemetry"),
@@ -44,6 +45,7 @@ pub const OUTPUT_NAMES: &[&str] = &[
     "influxdb",
     "json",
     "opentelemetry",
+    "result",
     "statsd",
     "web-dashboard",
 ];

@@ -24,6 +24,7 @@ mod jsnum;
 mod json;
 mod junit;
 mod model;
+mod run_report;
 mod style;
 mod text;
 
@@ -34,5 +35,6 @@ pub use junit::{junit_xml, junit_xml_named};
 pub use model::{
     CheckSummary, GroupSummary, MetricSummary, SummaryData, ThresholdResult, DEFAULT_TREND_STATS,
 };
+pub use run_report::{ReportBuilder, RunMeta, REPORT_TAGS};
 pub use style::clear_line_ends;
 pub use text::render_text;

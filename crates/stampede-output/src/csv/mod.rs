@@ -152,6 +152,7 @@ impl Output for CsvOutput {
         Needs {
             samples: true,
             all_tags: false,
+            ..Needs::default()
         }
     }
 

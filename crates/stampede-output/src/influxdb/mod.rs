@@ -63,6 +63,7 @@ impl Output for InfluxOutput {
         Needs {
             samples: true,
             all_tags: false,
+            ..Needs::default()
         }
     }
 

@@ -58,6 +58,7 @@ impl Output for JsonOutput {
         Needs {
             samples: true,
             all_tags: false,
+            ..Needs::default()
         }
     }
 
@@ -206,6 +207,8 @@ fn metric_line(out: &mut String, def: &stampede_metrics::MetricDef, info: Option
     json_string(out, &def.name);
     out.push_str("}\n");
 }
+
+pub mod read;
 
 #[cfg(test)]
 mod tests;

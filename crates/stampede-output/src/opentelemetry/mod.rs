@@ -127,6 +127,7 @@ impl Output for OtelOutput {
         Needs {
             samples: false,
             all_tags: true,
+            ..Needs::default()
         }
     }
 

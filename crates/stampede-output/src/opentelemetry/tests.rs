@@ -848,7 +848,8 @@ fn both_names_are_built() {
             out.needs(),
             Needs {
                 samples: false,
-                all_tags: true
+                all_tags: true,
+                ..Needs::default()
             }
         );
         assert_eq!(out.flush_every(), Some(Duration::from_secs(10)));

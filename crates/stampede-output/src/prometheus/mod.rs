@@ -85,6 +85,7 @@ impl Output for PromOutput {
         Needs {
             samples: false,
             all_tags: true,
+            ..Needs::default()
         }
     }
 

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use stampede_core::{Options, SystemTag};
-use stampede_metrics::SharedRegistry;
+use stampede_metrics::{SharedRegistry, ThresholdSet};
+use stampede_report::RunMeta;
 use stampede_output::{MetricInfo, OutputSpec, OutputStats, Outputs, RunInfo, SubMetric};
 
 use crate::exit::{Failure, USAGE};
@@ -19,8 +20,13 @@ pub fn build(flags: &[String], collectors: Option<&serde_json::Value>) -> Result
 }
 
 /// What the outputs need to know of the run: the metrics' thresholds and sub-metrics as k6's
-/// JSON output lists them, and the system tags.
-pub fn run_info(options: &Options, registry: &SharedRegistry) -> RunInfo {
+/// JSON output lists them, the system tags, and what reports say about the run.
+pub fn run_info(
+    options: &Options,
+    registry: &SharedRegistry,
+    thresholds: &ThresholdSet,
+    meta: RunMeta,
+) -> RunInfo {
     let system_tags = options.system_tags.unwrap_or_default();
     let mut metrics: BTreeMap<String, MetricInfo> = BTreeMap::new();
     for (key, defs) in options.thresholds.as_deref().unwrap_or(&[]) {
@@ -61,6 +67,8 @@ pub fn run_info(options: &Options, registry: &SharedRegistry) -> RunInfo {
     }
     RunInfo {
         registry: registry.clone(),
+        meta,
+        thresholds: thresholds.clone(),
         metrics,
         system_tags,
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use stampede_engine::{CallError, MainVu, RunConfig, RunOutcome};
 use stampede_js::{LogLevel, TestContext};
 use stampede_metrics::{TagFilter, ThresholdSet};
+use stampede_report::RunMeta;
 
 use crate::cli::RunArgs;
 use crate::commands::config::{http_config, resolve, script_path, Resolved};
@@ -103,6 +104,10 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
     if needs.all_tags {
         kept.keep_all();
     }
+    let metrics = r.registry.lock().len();
+    for key in &needs.tags {
+        kept.keep_everywhere(key, metrics);
+    }
     settings.kept_tags = Arc::new(kept);
     settings.raw_samples = needs.samples;
     let test = TestContext::new(settings, r.registry.clone(), http_config(&r.options)?);
@@ -119,10 +124,7 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
             .iter()
             .map(|s| (s.name.clone(), s.describe()))
             .collect();
-        let name = script
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = script_name(script);
         print!(
             "{}",
             stampede_report::render_banner(
@@ -134,8 +136,17 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
             )
         );
     }
+    let meta = RunMeta {
+        tool: format!("stampede {}", env!("CARGO_PKG_VERSION")),
+        script: script_name(script),
+        options: r.options.to_json(),
+        scenarios: scenarios
+            .iter()
+            .map(|s| (s.name.clone(), s.executor.name().to_string(), s.describe()))
+            .collect(),
+    };
     outputs
-        .start(outputs::run_info(&r.options, &test.registry))
+        .start(outputs::run_info(&r.options, &test.registry, &thresholds, meta))
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
 
     let exports = r.init.exports.clone();
@@ -177,6 +188,13 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
         outputs::undelivered(&stats),
     )?;
     Ok(exit_code(&outcome, &test))
+}
+
+fn script_name(script: &Path) -> String {
+    script
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Files the process keeps open besides one connection per VU (listeners, logs, summary files).
