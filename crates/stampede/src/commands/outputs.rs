@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use stampede_core::{Options, SystemTag};
 use stampede_metrics::{SharedRegistry, ThresholdSet};
-use stampede_report::RunMeta;
 use stampede_output::{MetricInfo, OutputSpec, OutputStats, Outputs, RunInfo, SubMetric};
+use stampede_report::RunMeta;
 
 use crate::exit::{Failure, USAGE};
 

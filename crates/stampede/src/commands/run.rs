@@ -146,7 +146,12 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
             .collect(),
     };
     outputs
-        .start(outputs::run_info(&r.options, &test.registry, &thresholds, meta))
+        .start(outputs::run_info(
+            &r.options,
+            &test.registry,
+            &thresholds,
+            meta,
+        ))
         .map_err(|e| Failure::new(exit::USAGE, e.to_string()))?;
 
     let exports = r.init.exports.clone();
