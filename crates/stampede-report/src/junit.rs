@@ -38,6 +38,86 @@ pub fn junit_xml_named(data: &SummaryData, suite_name: &str) -> String {
     )
 }
 
+/// `--junit`: JUnit XML for CI reporters (Jenkins, GitLab, GitHub), in the Surefire schema
+/// they read. Two suites: `thresholds`, a case per threshold (a failing one is a failure whose
+/// message gives the observed value), and `checks`, a case per check (one that ever failed is
+/// a failure with its counts).
+pub fn junit_report(data: &SummaryData, run_name: &str) -> String {
+    let time = format!("{:.3}", data.test_run_duration.as_secs_f64());
+    let mut thresholds = Vec::new();
+    for m in &data.metrics {
+        for t in &m.thresholds {
+            let name = format!("{}: {}", m.name, t.source);
+            let failure = (!t.ok).then(|| {
+                format!(
+                    "{} was {}, the threshold is {}",
+                    t.stat,
+                    crate::jsnum::js_string(t.observed),
+                    t.source
+                )
+            });
+            thresholds.push((format!("thresholds.{}", m.name), name, failure));
+        }
+    }
+    let mut checks = Vec::new();
+    collect_checks(&data.root_group, &mut checks);
+    let suites = [("thresholds", thresholds), ("checks", checks)];
+    let tests: usize = suites.iter().map(|(_, c)| c.len()).sum();
+    let failures: usize = suites
+        .iter()
+        .map(|(_, c)| c.iter().filter(|x| x.2.is_some()).count())
+        .sum();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{time}\">\n",
+        escape(run_name)
+    );
+    for (suite, cases) in &suites {
+        let failed = cases.iter().filter(|c| c.2.is_some()).count();
+        out.push_str(&format!(
+            "  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" time=\"{time}\">\n",
+            cases.len()
+        ));
+        for (class, name, failure) in cases {
+            let head = format!(
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
+                escape(class),
+                escape(name)
+            );
+            match failure {
+                None => out.push_str(&format!("{head}/>\n")),
+                Some(message) => out.push_str(&format!(
+                    "{head}>\n      <failure type=\"{}\" message=\"{}\"/>\n    </testcase>\n",
+                    suite.trim_end_matches('s'),
+                    escape(message)
+                )),
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+type Case = (String, String, Option<String>);
+
+/// The checks of `g` and its groups as cases: `checks::group::sub` class, the check's name.
+fn collect_checks(g: &crate::GroupSummary, out: &mut Vec<Case>) {
+    for c in &g.checks {
+        let total = c.passes + c.fails;
+        let failure = (c.fails > 0).then(|| {
+            format!(
+                "{} of {total} failed ({:.2}%)",
+                c.fails,
+                c.fails as f64 / total.max(1) as f64 * 100.0
+            )
+        });
+        out.push((format!("checks{}", g.path), c.name.clone(), failure));
+    }
+    for sub in &g.groups {
+        collect_checks(sub, out);
+    }
+}
+
 /// The jslib's escaping: `&`, `<`, `>`, `'` and `"`.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

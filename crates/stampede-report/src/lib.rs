@@ -19,6 +19,7 @@
 
 mod banner;
 mod collate;
+mod html;
 mod humanize;
 mod jsnum;
 mod json;
@@ -29,9 +30,10 @@ mod style;
 mod text;
 
 pub use banner::{go_duration, render_banner, render_banner_tty};
+pub use html::{dashboard_html, render_report};
 pub use humanize::{humanize_bytes, humanize_duration, humanize_value};
 pub use json::{handle_summary_data, summary_export, summary_export_string};
-pub use junit::{junit_xml, junit_xml_named};
+pub use junit::{junit_report, junit_xml, junit_xml_named};
 pub use model::{
     CheckSummary, GroupSummary, MetricSummary, SummaryData, ThresholdResult, DEFAULT_TREND_STATS,
 };

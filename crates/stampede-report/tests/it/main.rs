@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod banner;
+mod html;
 mod json;
 mod junit;
 mod support;
