@@ -741,11 +741,42 @@ def case_outputs(args, tools, target):
                  "the target's core. req per CPU-s = 1e6 / CPU us per request, the number to compare per core."])
 
 
+def case_dashboard(args, tools, target):
+    """Case 8: case 1 with the live dashboard on (its server up, the report rebuilt and sent
+    every second, a result file written too) against the same run without it, interleaved."""
+    vus, duration = args.vus or 50, args.duration or "10s"
+    variants = ["stampede", "stampede+dashboard"]
+
+    def once(variant):
+        if variant == "stampede":
+            return run_script(target, "stampede", "throughput.js", duration, vus)
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"K6_WEB_DASHBOARD": "true", "K6_WEB_DASHBOARD_PORT": str(free_port()),
+                   "K6_WEB_DASHBOARD_PERIOD": "1s", "K6_WEB_DASHBOARD_EXPORT": os.path.join(tmp, "report.html")}
+            r = run_script(target, "stampede", "throughput.js", duration, vus, env=env,
+                           extra=["-o", f"result={os.path.join(tmp, 'run.ndjson.gz')}"])
+            r.tool = variant
+            return r
+
+    results, med = interleaved(variants, args.runs, once)
+    rows = [[t, fmt(m["rps"]), fmt(m["cpu"], ".1f"), fmt(m["p99"], ".2f"), fmt(m["rss"], ".1f")] for t, m in med.items()]
+    base, dash = med["stampede"], med["stampede+dashboard"]
+    return markdown(
+        f"case 8: the live dashboard's cost, {vus} VUs, http.get + check, {duration}, {runs_each(args.runs)}",
+        ["variant", "req/s", "CPU us/req", "p99 ms", "peak RSS MiB"], rows,
+        [f"dashboard on / off: **{dash['rps'] / base['rps']:.3f}x req/s** (goal: at least 0.95x), "
+         f"{dash['cpu'] / base['cpu']:.3f}x CPU per request",
+         "Dashboard on: K6_WEB_DASHBOARD=true, period 1s (k6's default is 10s), an HTML export at the end, and "
+         "-o result=... as well."] + warnings(r for rs in results.values() for r in rs))
+
+
 CASES = {"1": case_throughput, "2": case_many_vus, "3": case_open_model, "4": case_accuracy, "5": case_soak,
-         "6": case_realistic, "7": case_outputs}
+         "6": case_realistic, "7": case_outputs, "8": case_dashboard}
 
 
 def available_tools(requested, case):
+    if case == "8":
+        return ["stampede"]
     wanted = [t for t in requested if case == "1" or t in SCRIPT_TOOLS]
     found = {"stampede": True, "k6": bool(K6), "wrk": bool(shutil.which("wrk")), "oha": bool(shutil.which("oha"))}
     for t in wanted:
@@ -766,7 +797,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", default="1", choices=[*CASES, "all"],
                     help="1 throughput, 2 many VUs, 3 open model, 4 accuracy, 5 soak, 6 script weight, "
-                         "7 outputs, all: 1-7")
+                         "7 outputs, 8 dashboard, all: 1-8")
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs per tool (every case but the soak)")
     ap.add_argument("--duration", default=None,
                     help="test duration (default 10s; 40s for case 2, to leave a window after the VUs' start-up; "

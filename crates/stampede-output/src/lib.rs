@@ -13,6 +13,7 @@
 
 mod cardinality;
 mod csv;
+mod dashboard;
 mod format;
 mod http;
 mod influxdb;

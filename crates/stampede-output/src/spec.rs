@@ -30,10 +30,7 @@ const TABLE: &[(&str, Kind)] = &[
         "statsd",
         Kind::Missing("use influxdb, Prometheus remote write or OpenTelemetry"),
     ),
-    (
-        "web-dashboard",
-        Kind::Missing("the live dashboard is not built yet"),
-    ),
+    ("web-dashboard", Kind::Built(crate::dashboard::make)),
 ];
 
 /// The names `-o` accepts (the ones k6 knows, whether stampede builds them or refuses them).

@@ -18,6 +18,9 @@ pub enum Command {
     Run(RunArgs),
     /// Print the options a script resolves to, as JSON.
     Inspect(InspectArgs),
+    /// Write the HTML report of a finished run from its result file (`-o result=...`) or its
+    /// json output (`-o json=...`, from stampede or k6).
+    Report(ReportArgs),
     /// Start the bundled demo target and run the bundled demo script against it.
     Demo(DemoArgs),
     /// Serve the bundled demo target in the foreground.
@@ -104,6 +107,9 @@ pub struct RunArgs {
     /// Write the end-of-test summary as JSON to this file.
     #[arg(long)]
     pub summary_export: Option<PathBuf>,
+    /// Write the thresholds and checks as JUnit XML to this file (also `K6_JUNIT`).
+    #[arg(long, env = "K6_JUNIT")]
+    pub junit: Option<PathBuf>,
     /// Send metrics to an output, `name=arg` (repeatable): json, csv, influxdb,
     /// experimental-prometheus-rw, experimental-opentelemetry. Replaces `K6_OUT`.
     #[arg(short = 'o', long = "out")]
@@ -116,6 +122,15 @@ pub struct RunArgs {
     pub no_color: bool,
     /// The k6 script to run.
     pub script: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The result file or json output (`.gz` or not).
+    pub file: PathBuf,
+    /// Where to write the report (default: the input's name with `.html`).
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -17,14 +17,7 @@ pub fn read(path: &Path, keep: &[&str]) -> Result<Recorded, ReadError> {
         path: shown.clone(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
-            file,
-        )))
-    } else {
-        Box::new(std::io::BufReader::new(file))
-    };
+    let reader = crate::result::lines_of(path)?;
     let mut registry = Registry::new();
     let mut thresholds = serde_json::Map::new();
     let mut seconds: BTreeMap<i64, DeltaMerger> = BTreeMap::new();

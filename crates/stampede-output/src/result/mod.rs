@@ -223,6 +223,42 @@ pub enum ReadError {
     },
 }
 
+/// Opens a file for reading lines, gunzipping a `.gz` one.
+pub(crate) fn lines_of(path: &Path) -> Result<Box<dyn BufRead>, ReadError> {
+    let file = std::fs::File::open(path).map_err(|source| ReadError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+            file,
+        )))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    })
+}
+
+/// Reads a result file, or k6's json output (as stampede's json output writes it too): which,
+/// its first line says.
+pub fn read_any(path: &Path) -> Result<Recorded, ReadError> {
+    let mut first = String::new();
+    lines_of(path)?
+        .read_line(&mut first)
+        .map_err(|source| ReadError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    let kind = serde_json::from_str::<serde_json::Value>(&first)
+        .ok()
+        .and_then(|v| v["type"].as_str().map(str::to_string));
+    match kind.as_deref() {
+        Some("Metric") | Some("Point") => {
+            crate::json::read::read(path, stampede_report::REPORT_TAGS)
+        }
+        _ => read(path),
+    }
+}
+
 /// Reads a result file (`.gz` or not).
 pub fn read(path: &Path) -> Result<Recorded, ReadError> {
     let shown = path.display().to_string();
@@ -230,14 +266,7 @@ pub fn read(path: &Path) -> Result<Recorded, ReadError> {
         path: shown.clone(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let reader: Box<dyn BufRead> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
-            file,
-        )))
-    } else {
-        Box::new(std::io::BufReader::new(file))
-    };
+    let reader = lines_of(path)?;
     let mut header = None;
     let mut registry = Registry::new();
     let mut ids: Vec<Option<MetricId>> = Vec::new();

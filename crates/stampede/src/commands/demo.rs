@@ -67,6 +67,7 @@ pub fn demo(args: DemoArgs) -> Result<u8, Failure> {
             quiet: args.quiet,
             no_summary: false,
             summary_export: None,
+            junit: None,
             workers: None,
             no_color: false,
             out: &args.out,

@@ -4,6 +4,7 @@ mod config;
 mod demo;
 mod inspect;
 mod outputs;
+mod report;
 mod run;
 
 use crate::cli::{Cli, Command};
@@ -12,6 +13,7 @@ pub fn dispatch(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Inspect(args) => inspect::inspect(args),
+        Command::Report(args) => report::report(args),
         Command::Demo(args) => demo::demo(args),
         Command::ServeDemo(args) => demo::serve(args),
         Command::Version => {

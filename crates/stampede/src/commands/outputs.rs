@@ -15,7 +15,23 @@ use crate::exit::{Failure, USAGE};
 pub fn build(flags: &[String], collectors: Option<&serde_json::Value>) -> Result<Outputs, Failure> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let usage = |e: stampede_output::OutputError| Failure::new(USAGE, e.to_string());
-    let specs = OutputSpec::resolve(flags, env.get("K6_OUT").map(String::as_str)).map_err(usage)?;
+    let mut specs =
+        OutputSpec::resolve(flags, env.get("K6_OUT").map(String::as_str)).map_err(usage)?;
+    // K6_WEB_DASHBOARD=true turns the dashboard on, as `-o web-dashboard` does.
+    match env.get("K6_WEB_DASHBOARD").map(String::as_str) {
+        None | Some("false") | Some("0") | Some("") => {}
+        Some("true") | Some("1") => {
+            if !specs.iter().any(|s| s.name == "web-dashboard") {
+                specs.push(OutputSpec::parse("web-dashboard").map_err(usage)?);
+            }
+        }
+        Some(other) => {
+            return Err(Failure::new(
+                USAGE,
+                format!("K6_WEB_DASHBOARD={other:?}: expected true or false"),
+            ))
+        }
+    }
     Outputs::new(&specs, &env, collectors).map_err(usage)
 }
 

@@ -41,6 +41,8 @@ pub struct RunOptions<'a> {
     pub quiet: bool,
     pub no_summary: bool,
     pub summary_export: Option<&'a Path>,
+    /// `--junit`: thresholds and checks as JUnit XML.
+    pub junit: Option<&'a Path>,
     pub workers: Option<usize>,
     pub no_color: bool,
     /// `-o` values (none: `K6_OUT`).
@@ -57,6 +59,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             quiet: args.quiet,
             no_summary: args.no_summary,
             summary_export: args.summary_export.as_deref(),
+            junit: args.junit.as_deref(),
             workers: args.workers,
             no_color: args.no_color,
             out: &args.out,
@@ -297,6 +300,15 @@ fn report(
         no_color: opts.no_color,
         undelivered,
     });
+    if let Some(path) = opts.junit {
+        let name = format!("stampede {}", script_name(&r.settings.script));
+        std::fs::write(path, stampede_report::junit_report(&data, &name)).map_err(|e| {
+            Failure::new(
+                exit::USAGE,
+                format!("can't write the JUnit report {}: {e}", path.display()),
+            )
+        })?;
+    }
     if let Some(path) = opts.summary_export {
         let json = serde_json::to_string_pretty(&stampede_report::summary_export(&data))
             .unwrap_or_default();

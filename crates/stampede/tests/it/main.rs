@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod dashboard;
 mod dashboards;
 mod errors;
 mod examples;
@@ -11,6 +12,7 @@ mod lifecycle;
 mod outputs;
 mod outputs_otel;
 mod outputs_prometheus;
+mod reports;
 mod servers;
 mod support;
 mod timing;
