@@ -140,7 +140,7 @@ pub(crate) struct Controller<'a, 's> {
     eval_abort: bool,
     last_eval: Instant,
     progress: Progress,
-    scenarios: Vec<Arc<ScenarioRef>>,
+    scenarios: Vec<(Arc<ScenarioRef>, stampede_core::Scenario)>,
     vus_max: u64,
     /// k6 samples `vus` and `vus_max` once a second from the start of the test.
     next_gauge: Option<Instant>,
@@ -156,7 +156,7 @@ impl<'a, 's> Controller<'a, 's> {
         sources: usize,
         thresholds: &'a ThresholdSet,
         progress: bool,
-        scenarios: Vec<Arc<ScenarioRef>>,
+        scenarios: Vec<(Arc<ScenarioRef>, stampede_core::Scenario)>,
         vus_max: u64,
         subscribers: &'a mut [&'s mut dyn Subscriber],
     ) -> Controller<'a, 's> {
@@ -299,20 +299,13 @@ impl<'a, 's> Controller<'a, 's> {
         }
     }
 
-    /// Redraws the progress line (`last`: the final one, VUs gone).
+    /// Redraws the progress block (`last`: the final one, VUs gone).
     pub(crate) fn draw(&mut self, last: bool) {
         if !self.progress.due(last) {
             return;
         }
         let test = &self.test;
         let elapsed = self.t0.map(|t| t.elapsed()).unwrap_or_default();
-        let reqs = match self
-            .totals
-            .aggregate(builtin::HTTP_REQS, MetricType::Counter, &[])
-        {
-            Some(stampede_metrics::Agg::Counter { sum }) if !last => sum,
-            _ => 0.0,
-        };
         self.progress.tick(
             Snapshot {
                 elapsed,
@@ -324,7 +317,6 @@ impl<'a, 's> Controller<'a, 's> {
                 vus_max: self.vus_max,
                 done: test.iterations_completed.load(Ordering::Relaxed),
                 interrupted: test.iterations_interrupted.load(Ordering::Relaxed),
-                reqs,
                 scenarios: &self.scenarios,
             },
             last,

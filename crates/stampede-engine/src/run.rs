@@ -83,7 +83,12 @@ pub fn run(
 ) -> Result<RunOutcome, EngineError> {
     let plan = plan::split(&cfg.scenarios, cfg.workers.max(1));
     let vus_max = plan.vus_max;
-    let scenarios = plan.scenarios.clone();
+    let scenarios = plan
+        .scenarios
+        .iter()
+        .cloned()
+        .zip(cfg.scenarios.iter().cloned())
+        .collect();
     let mut workers = Workers::spawn(&test, plan)?;
     let mut ctrl = Controller::new(
         test.clone(),

