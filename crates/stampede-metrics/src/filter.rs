@@ -14,8 +14,12 @@ use crate::MetricId;
 /// The tag keys kept per metric; all other tags are dropped before aggregation.
 #[derive(Debug, Clone)]
 pub struct TagFilter {
-    /// Indexed by metric id; sorted, deduplicated keys.
-    keep: Vec<Vec<String>>,
+    /// The distinct key lists (sorted, deduplicated), each stored once: metrics that keep the
+    /// same keys share one list, so a sample's metrics can tell they keep the same tags by
+    /// comparing addresses (see [`Keep::same`]).
+    lists: Vec<Vec<String>>,
+    /// Indexed by metric id: its list in `lists` (0 is the empty one).
+    keep: Vec<usize>,
     /// Every metric keeps every tag (an output sends one series per tag set, as k6's
     /// Prometheus and OpenTelemetry outputs do).
     all: bool,
@@ -30,9 +34,22 @@ pub enum Keep<'a> {
     All,
 }
 
+impl Keep<'_> {
+    /// Whether two metrics of one filter keep the same tags (an address comparison).
+    #[inline]
+    pub fn same(self, other: Keep<'_>) -> bool {
+        match (self, other) {
+            (Keep::Keys(a), Keep::Keys(b)) => std::ptr::eq(a, b),
+            (Keep::All, Keep::All) => true,
+            _ => false,
+        }
+    }
+}
+
 impl Default for TagFilter {
     fn default() -> Self {
         let mut f = TagFilter {
+            lists: vec![Vec::new()],
             keep: Vec::new(),
             all: false,
         };
@@ -60,12 +77,19 @@ impl TagFilter {
     pub fn keep(&mut self, metric: MetricId, key: &str) {
         let i = metric.0 as usize;
         if self.keep.len() <= i {
-            self.keep.resize_with(i + 1, Vec::new);
+            self.keep.resize(i + 1, 0);
         }
-        let keys = &mut self.keep[i];
+        let mut keys = self.lists[self.keep[i]].clone();
         if let Err(at) = keys.binary_search_by(|k| k.as_str().cmp(key)) {
             keys.insert(at, key.to_string());
         }
+        self.keep[i] = match self.lists.iter().position(|l| *l == keys) {
+            Some(existing) => existing,
+            None => {
+                self.lists.push(keys);
+                self.lists.len() - 1
+            }
+        };
     }
 
     /// Keeps `key` in the aggregates of every metric up to id `metrics` (the registry's size).
@@ -91,11 +115,35 @@ impl TagFilter {
         if self.all {
             return Keep::All;
         }
-        Keep::Keys(
-            self.keep
-                .get(metric.0 as usize)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-        )
+        let list = self.keep.get(metric.0 as usize).copied().unwrap_or(0);
+        Keep::Keys(self.lists.get(list).map(Vec::as_slice).unwrap_or(&[]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_keeping_the_same_keys_share_their_list() {
+        let mut f = TagFilter::default();
+        f.keep_everywhere("name", 12);
+        let (reqs, duration, failed) = (
+            f.kept(builtin::HTTP_REQS),
+            f.kept(builtin::HTTP_REQ_DURATION),
+            f.kept(builtin::HTTP_REQ_FAILED),
+        );
+        assert!(reqs.same(failed));
+        assert!(
+            !reqs.same(duration),
+            "http_req_duration keeps expected_response too"
+        );
+        assert_eq!(
+            duration,
+            Keep::Keys(&["expected_response".to_string(), "name".to_string()])
+        );
+        assert_eq!(f.kept(MetricId(500)), Keep::Keys(&[]));
+        f.keep_all();
+        assert!(f.kept(builtin::HTTP_REQS).same(f.kept(builtin::CHECKS)));
     }
 }

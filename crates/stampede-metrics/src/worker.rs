@@ -77,8 +77,18 @@ impl WorkerMetrics {
         metadata: &[(&str, &str)],
         values: &[(MetricId, MetricType, f64)],
     ) {
+        // A request's metrics mostly keep the same tags: their set is interned once.
+        let mut last: Option<(Keep<'_>, TagSetId)> = None;
         for &(metric, kind, value) in values {
-            let id = self.kept_tags(metric, tags);
+            let keep = self.filter.kept(metric);
+            let id = match last {
+                Some((k, id)) if k.same(keep) => id,
+                _ => {
+                    let id = kept_tags(&mut self.interner, &mut self.empty, keep, tags);
+                    last = Some((keep, id));
+                    id
+                }
+            };
             self.aggs
                 .entry((metric, id))
                 .or_insert_with(|| Agg::new(kind))
@@ -86,29 +96,6 @@ impl WorkerMetrics {
         }
         if let Some(buf) = &mut self.samples {
             buf.push(tags, metadata, values);
-        }
-    }
-
-    fn kept_tags(&mut self, metric: MetricId, tags: &[(&str, &str)]) -> TagSetId {
-        match self.filter.kept(metric) {
-            Keep::Keys([]) => *self
-                .empty
-                .get_or_insert_with(|| self.interner.intern(&mut [])),
-            Keep::Keys(keys) => {
-                let mut kept: SmallVec<[(&str, &str); 4]> = SmallVec::new();
-                for key in keys {
-                    // The last value wins, as when the script overrides a built-in tag.
-                    if let Some(pair) = tags.iter().rev().find(|(k, _)| *k == key) {
-                        kept.push(*pair);
-                    }
-                }
-                self.interner.intern(&mut kept)
-            }
-            Keep::All => {
-                let mut all: SmallVec<[(&str, &str); 16]> = SmallVec::new();
-                dedup_last_wins(tags, &mut all);
-                self.interner.intern(&mut all)
-            }
         }
     }
 
@@ -168,6 +155,33 @@ impl SampleBuffer {
             metadata,
             values: values.iter().map(|&(m, _, v)| (m, v)).collect(),
         });
+    }
+}
+
+/// The interned set of the tags `keep` selects from `tags`.
+fn kept_tags(
+    interner: &mut Interner,
+    empty: &mut Option<TagSetId>,
+    keep: Keep<'_>,
+    tags: &[(&str, &str)],
+) -> TagSetId {
+    match keep {
+        Keep::Keys([]) => *empty.get_or_insert_with(|| interner.intern(&mut [])),
+        Keep::Keys(keys) => {
+            let mut kept: SmallVec<[(&str, &str); 12]> = SmallVec::new();
+            for key in keys {
+                // The last value wins, as when the script overrides a built-in tag.
+                if let Some(pair) = tags.iter().rev().find(|(k, _)| *k == key) {
+                    kept.push(*pair);
+                }
+            }
+            interner.intern(&mut kept)
+        }
+        Keep::All => {
+            let mut all: SmallVec<[(&str, &str); 16]> = SmallVec::new();
+            dedup_last_wins(tags, &mut all);
+            interner.intern(&mut all)
+        }
     }
 }
 
