@@ -111,7 +111,8 @@ pub struct RunArgs {
     #[arg(long, env = "K6_JUNIT")]
     pub junit: Option<PathBuf>,
     /// Send metrics to an output, `name=arg` (repeatable): json, csv, influxdb,
-    /// experimental-prometheus-rw, experimental-opentelemetry. Replaces `K6_OUT`.
+    /// experimental-prometheus-rw, experimental-opentelemetry, web-dashboard, result.
+    /// Replaces `K6_OUT`.
     #[arg(short = 'o', long = "out")]
     pub out: Vec<String>,
     /// Worker threads (default: one per core).

@@ -43,7 +43,7 @@ pub fn report(args: ReportArgs) -> Result<u8, Failure> {
         "report: {} ({} seconds, {} requests)",
         out.display(),
         recorded.intervals.len(),
-        model["totals"]["http_reqs"]
+        model["totals"]["http_reqs"].as_f64().unwrap_or(0.0) as u64
     );
     Ok(OK)
 }
