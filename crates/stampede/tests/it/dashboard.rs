@@ -43,6 +43,8 @@ fn chromium(dir: &Path, url: &str, budget_ms: u32, shot: &Path) -> (String, Stri
             "--disable-component-update",
             "--disable-sync",
             "--hide-scrollbars",
+            // The network is off for the page: no name resolves but the loopback address.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             "--window-size=1280,2200",
             &format!("--virtual-time-budget={budget_ms}"),
             &format!("--user-data-dir={}", profile.path().display()),
