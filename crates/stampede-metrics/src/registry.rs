@@ -17,6 +17,17 @@ pub enum MetricType {
 }
 
 impl MetricType {
+    /// The type k6 calls `name` (`counter`, `gauge`, `rate`, `trend`).
+    pub fn from_name(name: &str) -> Option<MetricType> {
+        Some(match name {
+            "counter" => MetricType::Counter,
+            "gauge" => MetricType::Gauge,
+            "rate" => MetricType::Rate,
+            "trend" => MetricType::Trend,
+            _ => return None,
+        })
+    }
+
     /// The name k6 uses in its JSON outputs.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -111,7 +111,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 if !s.in_init.get() {
                     return Err(throw(&ctx, "metrics must be declared in the init context"));
                 }
-                let kind = kind_of(&kind).ok_or_else(|| throw(&ctx, "unknown metric type"))?;
+                let kind = MetricType::from_name(&kind)
+                    .ok_or_else(|| throw(&ctx, "unknown metric type"))?;
                 let contains = if is_time {
                     ValueType::Time
                 } else {
@@ -142,7 +143,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 if s.in_init.get() {
                     return Err(throw(&ctx, "metrics can't be added to in the init context"));
                 }
-                let kind = kind_of(&kind).ok_or_else(|| throw(&ctx, "unknown metric type"))?;
+                let kind = MetricType::from_name(&kind)
+                    .ok_or_else(|| throw(&ctx, "unknown metric type"))?;
                 let extra = tags_of(tags);
                 let pairs: Vec<(&str, &str)> = extra
                     .iter()
@@ -181,14 +183,4 @@ fn emit_check(s: &VuState, name: &str, ok: bool, extra: &[(String, String)]) {
         if ok { 1.0 } else { 0.0 },
         &pairs,
     );
-}
-
-fn kind_of(s: &str) -> Option<MetricType> {
-    Some(match s {
-        "counter" => MetricType::Counter,
-        "gauge" => MetricType::Gauge,
-        "rate" => MetricType::Rate,
-        "trend" => MetricType::Trend,
-        _ => return None,
-    })
 }

@@ -39,7 +39,7 @@ pub fn read(path: &Path, keep: &[&str]) -> Result<Recorded, ReadError> {
                 let name = data["name"]
                     .as_str()
                     .ok_or_else(|| bad("a Metric line without a name".into()))?;
-                let kind = kind_of(data["type"].as_str().unwrap_or(""))
+                let kind = MetricType::from_name(data["type"].as_str().unwrap_or(""))
                     .ok_or_else(|| bad(format!("metric {name}: unknown type {}", data["type"])))?;
                 let contains = match data["contains"].as_str() {
                     Some("time") => ValueType::Time,
@@ -107,15 +107,5 @@ pub fn read(path: &Path, keep: &[&str]) -> Result<Recorded, ReadError> {
         registry,
         intervals,
         end,
-    })
-}
-
-fn kind_of(s: &str) -> Option<MetricType> {
-    Some(match s {
-        "counter" => MetricType::Counter,
-        "gauge" => MetricType::Gauge,
-        "rate" => MetricType::Rate,
-        "trend" => MetricType::Trend,
-        _ => return None,
     })
 }
