@@ -104,11 +104,6 @@ impl TagFilter {
         self.all = true;
     }
 
-    /// Whether every tag of every metric is kept.
-    pub fn keeps_all(&self) -> bool {
-        self.all
-    }
-
     /// What `metric`'s aggregates keep.
     #[inline]
     pub fn kept(&self, metric: MetricId) -> Keep<'_> {

@@ -43,20 +43,6 @@ pub struct SampleGroup {
 /// Raw samples as they travel from the workers to the outputs, in batches.
 pub type SampleBatch = Vec<SampleGroup>;
 
-impl Delta {
-    /// How many samples the delta aggregates (counters and gauges count as one per entry).
-    pub fn sample_count(&self) -> u64 {
-        self.entries
-            .iter()
-            .map(|e| match &e.agg {
-                Agg::Counter { .. } | Agg::Gauge { .. } => 1,
-                Agg::Rate { total, .. } => *total,
-                Agg::Trend(t) => t.count,
-            })
-            .sum()
-    }
-}
-
 /// Merges deltas (of several workers, or of one tick) into one.
 #[derive(Debug, Default)]
 pub struct DeltaMerger {
@@ -193,7 +179,6 @@ mod tests {
             .find(|e| e.tags.get("status") == Some("200"))
             .unwrap();
         assert!(matches!(ok.agg, Agg::Counter { sum } if sum == 2.0));
-        assert_eq!(d.sample_count(), 1 + 1 + 2);
         assert!(DeltaMerger::default().finish().is_none());
     }
 

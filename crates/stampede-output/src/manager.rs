@@ -138,10 +138,6 @@ impl Outputs {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.pending.is_empty() && self.running.is_empty()
-    }
-
     /// How the banner lists them (`-` for none), as k6 does.
     pub fn description(&self) -> String {
         if self.pending.is_empty() {

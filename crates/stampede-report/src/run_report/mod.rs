@@ -71,7 +71,6 @@ pub struct ReportBuilder {
     totals: Totals,
     started: Option<UnixNanos>,
     ended: Option<UnixNanos>,
-    undelivered: Vec<String>,
 }
 
 impl ReportBuilder {
@@ -84,20 +83,7 @@ impl ReportBuilder {
             totals: Totals::default(),
             started: None,
             ended: None,
-            undelivered: Vec::new(),
         }
-    }
-
-    /// Takes a metric the registry did not have when the builder was made.
-    pub fn update_registry(&mut self, registry: Registry) {
-        if registry.len() > self.registry.len() {
-            self.registry = registry;
-        }
-    }
-
-    /// What outputs could not deliver (shown in the report).
-    pub fn set_undelivered(&mut self, lines: Vec<String>) {
-        self.undelivered = lines;
     }
 
     /// Folds one interval in.
@@ -190,7 +176,6 @@ impl ReportBuilder {
                 "scenarios": self.meta.scenarios.iter().map(|(name, executor, description)| json!({
                     "name": name, "executor": executor, "description": description,
                 })).collect::<Vec<_>>(),
-                "undelivered": self.undelivered,
             },
             "series": self.series(),
             "failures": self.failures(),
