@@ -6,7 +6,8 @@ use std::time::Duration;
 use stampede_core::Stage;
 
 /// The windows (offsets from the scenario start) during which VU slot `slot` (0-based) of a
-/// `ramping-vus` scenario is active: while the interpolated target is at least `slot + 1`.
+/// `ramping-vus` scenario is active: from when the interpolated target reaches `slot + 1`
+/// until it reaches `slot` (k6's steps).
 pub fn ramp_windows(start_vus: u64, stages: &[Stage], slot: u64) -> Vec<(Duration, Duration)> {
     let need = (slot + 1) as f64;
     let mut windows: Vec<(f64, f64)> = Vec::new();
@@ -32,7 +33,9 @@ pub fn ramp_windows(start_vus: u64, stages: &[Stage], slot: u64) -> Vec<(Duratio
         match (from >= need, to >= need) {
             (true, true) => push(t0, t1),
             (false, true) => push(t0 + (need - from) / (to - from) * len, t1),
-            (true, false) => push(t0, t0 + (from - need) / (from - to) * len),
+            // As k6: going down, a VU stops one step later than the target passes below it
+            // (k6's `getRawExecutionSteps`), so the last VU of a ramp to 0 runs to its end.
+            (true, false) => push(t0, t0 + (from - need + 1.0) / (from - to) * len),
             (false, false) => {}
         }
         t0 = t1;
@@ -103,10 +106,10 @@ mod tests {
         let w = ramp_windows(0, &stages, 0);
         assert_eq!(w.len(), 1);
         assert!((w[0].0.as_secs_f64() - 1.0).abs() < 1e-6);
-        assert!((w[0].1.as_secs_f64() - 29.0).abs() < 1e-6);
+        assert!((w[0].1.as_secs_f64() - 30.0).abs() < 1e-6);
         let w = ramp_windows(0, &stages, 9);
         assert!((w[0].0.as_secs_f64() - 10.0).abs() < 1e-6);
-        assert!((w[0].1.as_secs_f64() - 20.0).abs() < 1e-6);
+        assert!((w[0].1.as_secs_f64() - 21.0).abs() < 1e-6);
         assert!(ramp_windows(0, &stages, 10).is_empty());
         let w = ramp_windows(3, &[s(5, 3)], 2);
         assert_eq!(w, vec![(Duration::ZERO, Duration::from_secs(5))]);

@@ -10,6 +10,9 @@ export function sleep(secs) {
 
 export function group(name, fn) {
   if (typeof fn !== 'function') throw new TypeError('group: the second argument must be a function');
+  if (fn[Symbol.toStringTag] === 'AsyncFunction') {
+    throw new Error('group() does not support async functions as arguments: the group would end before the function does');
+  }
   const start = N.groupEnter(String(name));
   try {
     return fn();

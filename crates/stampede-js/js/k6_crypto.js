@@ -14,8 +14,8 @@ export function randomBytes(n) { return N.randomBytes(Number(n)); }
 export function createHash(algo) {
   let parts = [];
   return {
-    update(d) { parts.push(typeof d === 'string' ? d : N.bytesToString(d)); return this; },
-    digest(enc) { return N.hash(String(algo), parts.join(''), enc || 'hex'); },
+    update(d) { parts.push(d); return this; },
+    digest(enc) { return N.hash(String(algo), parts, enc || 'hex'); },
   };
 }
 

@@ -2,6 +2,14 @@
 // the whole process, so the data is parsed once, not once per VU.
 const N = globalThis.__stampede_native;
 
+function deepFreeze(v) {
+  if (v !== null && typeof v === 'object') {
+    for (const k of Object.keys(v)) deepFreeze(v[k]);
+    Object.freeze(v);
+  }
+  return v;
+}
+
 export class SharedArray {
   constructor(name, fn) {
     if (typeof fn !== 'function') throw new TypeError('SharedArray: the second argument must be a function');
@@ -12,8 +20,8 @@ export class SharedArray {
       json = JSON.stringify(data);
       N.sharedPut(String(name), json);
     }
-    const arr = JSON.parse(json);
-    return Object.freeze(arr);
+    // Frozen all the way down, as k6's are: writing to an element throws (modules are strict).
+    return deepFreeze(JSON.parse(json));
   }
 }
 

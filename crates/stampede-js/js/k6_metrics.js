@@ -11,10 +11,10 @@ class Metric {
   add(value, tags) {
     let v = value;
     if (typeof v === 'boolean') v = v ? 1 : 0;
-    v = Number(v);
-    if (Number.isNaN(v) && this.type !== 'rate') {
-      throw new Error(`'${value}' for the metric '${this.name}' is not a valid value`);
-    }
+    else if (v === null || v === undefined) v = NaN;
+    else v = Number(v);
+    // As k6: a warning and `false`, or an exception with the `throw` option.
+    if (Number.isNaN(v)) return N.metricInvalid(this.name, String(value));
     N.metricAdd(this._id, this.type, v, tags);
     return true;
   }

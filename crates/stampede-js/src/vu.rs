@@ -78,6 +78,8 @@ pub(crate) struct VuState {
     pub in_init: Cell<bool>,
     pub job: RefCell<Option<IterationJob>>,
     pub iterations: Cell<u64>,
+    /// This VU's iterations started per scenario (by name), the last being the current one's.
+    pub scenario_iterations: RefCell<Vec<(Arc<str>, u64)>>,
     pub group: RefCell<String>,
     pub custom_tags: RefCell<Vec<(String, String)>>,
     pub http: stampede_http::HttpClient,
@@ -112,6 +114,26 @@ pub(crate) struct VuState {
 pub(crate) struct Interrupted;
 
 impl VuState {
+    fn count_scenario_iteration(&self, scenario: &Arc<str>) {
+        let mut counts = self.scenario_iterations.borrow_mut();
+        match counts.iter().position(|(name, _)| name == scenario) {
+            Some(i) => {
+                let last = counts.len() - 1;
+                counts.swap(i, last);
+                counts[last].1 += 1;
+            }
+            None => counts.push((scenario.clone(), 0)),
+        }
+    }
+
+    /// `exec.vu.iterationInScenario`: this VU's own iteration number in its current scenario.
+    pub(crate) fn iteration_in_scenario(&self) -> u64 {
+        self.scenario_iterations
+            .borrow()
+            .last()
+            .map_or(0, |(_, n)| *n)
+    }
+
     /// Runs the future `make` returns to completion on the worker's runtime, suspending this
     /// VU meanwhile. `make` runs when the worker first polls, on the worker's own stack: a
     /// request's future is kilobytes, and every page a VU's stack has touched stays resident
@@ -348,6 +370,7 @@ impl Vu {
             in_init: Cell::new(true),
             job: RefCell::new(None),
             iterations: Cell::new(0),
+            scenario_iterations: RefCell::default(),
             group: RefCell::new(String::new()),
             custom_tags: RefCell::new(Vec::new()),
             http,
@@ -654,6 +677,7 @@ fn serve<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>, y: &Yielder<Resume, Yield>) {
                 let exec = job.scenario.exec.clone();
                 let n = state.iterations.get();
                 state.iterations.set(n + 1);
+                state.count_scenario_iteration(&job.scenario.name);
                 *state.job.borrow_mut() = Some(job);
                 let _ = ctx.globals().set("__ITER", n);
                 let data = setup_arg(ctx, state, &mut setup_value);

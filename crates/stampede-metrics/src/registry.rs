@@ -78,7 +78,7 @@ pub struct MetricId(pub u32);
 /// A metric could not be registered.
 #[derive(Debug, Error, PartialEq)]
 pub enum MetricError {
-    #[error("invalid metric name {0:?}: names must be 1-128 ASCII letters, digits or underscores and start with a letter or underscore")]
+    #[error("invalid metric name {0:?}: names must be 2 to 129 ASCII letters, digits or underscores, starting with a letter or an underscore")]
     InvalidName(String),
     #[error(
         "metric {name:?} already exists as a {existing}, it can't be redefined as a {requested}"
@@ -180,8 +180,8 @@ impl Registry {
             }
             return Ok(*id);
         }
-        let valid = !name.is_empty()
-            && name.len() <= 128
+        // k6's rule: `^[a-zA-Z_][a-zA-Z0-9_]{1,128}$`.
+        let valid = (2..=129).contains(&name.len())
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             && !name.as_bytes()[0].is_ascii_digit();
         if !valid {
@@ -276,5 +276,13 @@ mod tests {
             r.register("bad name", MetricType::Counter, ValueType::Default),
             Err(MetricError::InvalidName(_))
         ));
+        for name in ["c", "9x", "a-b"] {
+            assert!(r
+                .register(name, MetricType::Counter, ValueType::Default)
+                .is_err());
+        }
+        assert!(r
+            .register("ab", MetricType::Counter, ValueType::Default)
+            .is_ok());
     }
 }

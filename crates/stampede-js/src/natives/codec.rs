@@ -109,8 +109,20 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>) -> Result<()> {
         Function::new(
             ctx.clone(),
             |ctx: Ctx<'js>, algo: String, input: Value<'js>, enc: String| -> Result<Value<'js>> {
-                let data = bytes_of(&input)
-                    .ok_or_else(|| throw(&ctx, "hash: expected a string or an ArrayBuffer"))?;
+                // An array: the parts a `createHash` object was given, in order.
+                let data = match input.as_array() {
+                    Some(parts) => {
+                        let mut all = Vec::new();
+                        for part in parts.iter::<Value<'_>>() {
+                            all.extend_from_slice(&bytes_of(&part?).ok_or_else(|| {
+                                throw(&ctx, "update: expected a string or an ArrayBuffer")
+                            })?);
+                        }
+                        Some(all)
+                    }
+                    None => bytes_of(&input),
+                }
+                .ok_or_else(|| throw(&ctx, "hash: expected a string or an ArrayBuffer"))?;
                 let out = digest(&algo, &data)
                     .ok_or_else(|| throw(&ctx, format!("unsupported hash algorithm {algo:?}")))?;
                 encode(&ctx, out, &enc)

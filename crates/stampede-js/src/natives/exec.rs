@@ -24,10 +24,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                         o.set("idInInstance", s.id)?;
                         o.set("idInTest", s.id)?;
                         o.set("iterationInInstance", s.iterations.get().saturating_sub(1))?;
-                        o.set(
-                            "iterationInScenario",
-                            job.as_ref().map(|j| j.iteration_in_scenario).unwrap_or(0),
-                        )?;
+                        o.set("iterationInScenario", s.iteration_in_scenario())?;
                     }
                     "scenario" => {
                         let Some(job) = job.as_ref() else {
@@ -86,14 +83,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
     n.set(
         "vuTagGet",
         Function::new(ctx.clone(), move |k: String| -> Option<String> {
-            if let Some((_, v)) = s.custom_tags.borrow().iter().find(|(tk, _)| *tk == k) {
-                return Some(v.clone());
-            }
-            match k.as_str() {
-                "scenario" => s.job.borrow().as_ref().map(|j| j.scenario.name.to_string()),
-                "group" => Some(s.group.borrow().clone()),
-                _ => None,
-            }
+            vu_tags(&s)
+                .into_iter()
+                .find(|(tk, _)| *tk == k)
+                .map(|(_, v)| v)
         })?,
     )?;
     let s = state.clone();
@@ -118,11 +111,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
     n.set(
         "vuTagKeys",
         Function::new(ctx.clone(), move || -> Vec<String> {
-            s.custom_tags
-                .borrow()
-                .iter()
-                .map(|(k, _)| k.clone())
-                .collect()
+            vu_tags(&s).into_iter().map(|(k, _)| k).collect()
         })?,
     )?;
 
@@ -158,4 +147,25 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         })?,
     )?;
     Ok(())
+}
+
+/// The tags the VU's samples carry, as `exec.vu.metrics.tags` shows them, in k6's order: the
+/// test's, the scenario's, `scenario` and `group`, then those the script set (which win).
+fn vu_tags(s: &VuState) -> Vec<(String, String)> {
+    let mut tags = s.worker.test.settings.tags.clone();
+    let mut set = |k: &str, v: &str| match tags.iter_mut().find(|(tk, _)| tk == k) {
+        Some(slot) => slot.1 = v.to_string(),
+        None => tags.push((k.to_string(), v.to_string())),
+    };
+    if let Some(job) = s.job.borrow().as_ref() {
+        for (k, v) in &job.scenario.tags {
+            set(k, v);
+        }
+        set("scenario", &job.scenario.name);
+    }
+    set("group", &s.group.borrow());
+    for (k, v) in s.custom_tags.borrow().iter() {
+        set(k, v);
+    }
+    tags
 }

@@ -53,6 +53,13 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 for prop in sets.props::<String, Value<'js>>() {
                     let (name, c) = prop?;
                     let ok = match c.as_function() {
+                        Some(f) if is_async(f) => {
+                            return Err(throw(
+                                &ctx,
+                                "check() does not support async functions as arguments: its \
+                                 result would be a Promise, not a pass or a fail",
+                            ))
+                        }
                         Some(f) => match f.call::<_, Coerced<bool>>((val.clone(),)) {
                             Ok(ok) => ok.0,
                             Err(e) => {
@@ -131,6 +138,24 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
 
     let s = state.clone();
     n.set(
+        "metricInvalid",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: String, value: String| -> Result<bool> {
+                let msg = format!(
+                    "'{value}' is an invalid value for metric '{name}', a number or a boolean \
+                     value is expected"
+                );
+                if s.worker.test.settings.throw {
+                    return Err(throw(&ctx, msg));
+                }
+                crate::console::emit(crate::console::LogLevel::Warning, &msg, &[]);
+                Ok(false)
+            },
+        )?,
+    )?;
+    let s = state.clone();
+    n.set(
         "metricAdd",
         Function::new(
             ctx.clone(),
@@ -150,11 +175,6 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                let value = if kind == MetricType::Rate && value.is_nan() {
-                    0.0
-                } else {
-                    value
-                };
                 s.emit(MetricId(id), kind, value, &pairs);
                 Ok(())
             },
@@ -183,4 +203,15 @@ fn emit_check(s: &VuState, name: &str, ok: bool, extra: &[(String, String)]) {
         if ok { 1.0 } else { 0.0 },
         &pairs,
     );
+}
+
+/// An `async function` (whose prototype is `AsyncFunction.prototype`, tagged so).
+fn is_async(f: &Function<'_>) -> bool {
+    f.get_prototype()
+        .and_then(|p| {
+            p.get::<_, Option<String>>(rquickjs::atom::PredefinedAtom::SymbolToStringTag)
+                .ok()
+        })
+        .flatten()
+        .is_some_and(|tag| tag == "AsyncFunction")
 }

@@ -109,9 +109,18 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
     let s = state.clone();
     n.set(
         "sharedGet",
-        Function::new(ctx.clone(), move |name: String| -> Option<String> {
-            s.worker.test.shared_array(&name).map(|j| j.to_string())
-        })?,
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: String| -> Result<Option<String>> {
+                if !s.in_init.get() {
+                    return Err(throw(
+                        &ctx,
+                        "new SharedArray must be called in the init context",
+                    ));
+                }
+                Ok(s.worker.test.shared_array(&name).map(|j| j.to_string()))
+            },
+        )?,
     )?;
     let s = state.clone();
     n.set(
@@ -195,7 +204,16 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
                 let full = if p.is_absolute() {
                     p.to_path_buf()
                 } else {
-                    s.worker.test.script_dir().join(p)
+                    // Relative to the module that calls `open()`, as in k6 (level 0 is the
+                    // innermost JS frame: natives have none).
+                    let caller = (0..4)
+                        .filter_map(|level| ctx.script_or_module_name(level))
+                        .filter_map(|atom| atom.to_string().ok())
+                        .find(|name| Path::new(name).is_absolute());
+                    match caller.as_deref().and_then(|m| Path::new(m).parent()) {
+                        Some(dir) => dir.join(p),
+                        None => s.worker.test.script_dir().join(p),
+                    }
                 };
                 let full = crate::loader::normalize(&full);
                 let bytes = s

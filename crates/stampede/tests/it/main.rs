@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod compat_js;
 mod dashboard;
 mod dashboards;
 mod errors;
