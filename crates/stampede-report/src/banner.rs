@@ -4,20 +4,22 @@ use std::time::Duration;
 
 use crate::style::{clear_line_ends, Color, Style};
 
+/// stampede's own mark, its name, five lines high like k6's logo.
 const LOGO: [&str; 5] = [
-    r"         /\      Grafana   /‾‾/  ",
-    r"    /\  /  \     |\  __   /  /   ",
-    r"   /  \/    \    | |/ /  /   ‾‾\ ",
-    r"  /          \   |   (  |  (‾)  |",
-    r" / __________ \  |_|\_\  \_____/ ",
+    r"        _                           _     ",
+    r"  ___ _| |_ __ _ _ __  _ __  ___ __| |___ ",
+    r" (_-<|_   _/ _` | '  \| '_ \/ -_) _` / -_)",
+    r" /__/  |_| \__,_|_|_|_| .__/\___\__,_\___|",
+    r"                      |_|                 ",
 ];
 
-/// The banner as k6 writes it when stdout is not a terminal (and `-q` is not given; `-q`
-/// drops it), from the leading blank line to the blank line after the scenario list:
+/// The banner, laid out as k6's when stdout is not a terminal (and `-q` is not given; `-q`
+/// drops it), from the leading blank line to the blank line after the scenario list, with
+/// stampede's own logo in place of k6's:
 ///
 /// ```text
 ///
-///          /\      Grafana   /‾‾/
+///         _                           _
 /// …
 ///      execution: local
 ///         script: script.js
