@@ -48,6 +48,8 @@ pub struct Options {
     pub no_summary: Option<bool>,
     pub batch: Option<u32>,
     pub batch_per_host: Option<u32>,
+    /// `rps`: the most requests a second for the whole test (0: no limit).
+    pub rps: Option<u32>,
     pub min_iteration_duration: Option<Duration>,
     pub system_tags: Option<SystemTagSet>,
 }
@@ -77,7 +79,7 @@ impl Options {
             setup_timeout, teardown_timeout, summary_trend_stats, summary_time_unit,
             no_connection_reuse, no_vu_connection_reuse, user_agent, insecure_skip_tls_verify,
             max_redirects, throw, discard_response_bodies, tags, no_setup, no_teardown,
-            no_thresholds, no_summary, batch, batch_per_host, min_iteration_duration,
+            no_thresholds, no_summary, batch, batch_per_host, rps, min_iteration_duration,
             system_tags);
     }
 
@@ -150,6 +152,7 @@ impl Options {
             no_summary: boolean("noSummary")?,
             batch: uint("batch")?.map(|n| n as u32),
             batch_per_host: uint("batchPerHost")?.map(|n| n as u32),
+            rps: uint("rps")?.map(|n| n.min(u32::MAX as u64) as u32),
             min_iteration_duration: duration("minIterationDuration")?,
             ..Options::default()
         };
@@ -259,6 +262,12 @@ impl Options {
                 "INSECURE_SKIP_TLS_VERIFY" => o.insecure_skip_tls_verify = Some(bool_of(&value)?),
                 "MAX_REDIRECTS" => o.max_redirects = Some(int_of(&value)?.max(0) as u32),
                 "THROW" => o.throw = Some(bool_of(&value)?),
+                "RPS" => o.rps = Some(int_of(&value)?.clamp(0, u32::MAX as i64) as u32),
+                "BATCH" => o.batch = Some(int_of(&value)?.clamp(0, u32::MAX as i64) as u32),
+                "BATCH_PER_HOST" => {
+                    o.batch_per_host = Some(int_of(&value)?.clamp(0, u32::MAX as i64) as u32)
+                }
+                "MIN_ITERATION_DURATION" => o.min_iteration_duration = Some(dur_of(&value)?),
                 "DISCARD_RESPONSE_BODIES" => o.discard_response_bodies = Some(bool_of(&value)?),
                 "NO_SETUP" => o.no_setup = Some(bool_of(&value)?),
                 "NO_TEARDOWN" => o.no_teardown = Some(bool_of(&value)?),

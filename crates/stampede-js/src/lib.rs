@@ -22,6 +22,6 @@ mod vu;
 pub use console::{log_line, LogLevel};
 pub use error::{JsError, JsErrorKind};
 pub use test_context::{
-    IterationJob, ScenarioRef, StopRequest, TestContext, TestSettings, WorkerCtx,
+    BatchLimits, IterationJob, ScenarioRef, StopRequest, TestContext, TestSettings, WorkerCtx,
 };
 pub use vu::{InitInfo, IterationOutcome, Vu};

@@ -25,6 +25,13 @@ pub struct TestSettings {
     pub throw: bool,
     pub discard_response_bodies: bool,
     pub max_redirects: u32,
+    /// `minIterationDuration`: a VU that finished an iteration sooner waits out the rest
+    /// (after `iteration_duration` is measured, as in k6).
+    pub min_iteration_duration: Option<Duration>,
+    /// `rps`: at most this many requests a second, from all VUs together.
+    pub rps: Option<std::num::NonZeroU32>,
+    /// `batch` and `batchPerHost`: how many of an `http.batch` call's requests run at once.
+    pub batch: BatchLimits,
     /// The resolved options, as `exec.test.options` shows them.
     pub options_json: serde_json::Value,
     /// The tags each metric's aggregates keep (the summary's, the thresholds' and the outputs'
@@ -34,6 +41,24 @@ pub struct TestSettings {
     pub raw_samples: bool,
     /// k6's system tags the samples carry (`systemTags`).
     pub system_tags: stampede_core::SystemTagSet,
+}
+
+/// How many of one `http.batch` call's requests run at once: `total` in all, `per_host` to one
+/// host and port. 0 is no limit.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub total: u32,
+    pub per_host: u32,
+}
+
+impl Default for BatchLimits {
+    /// k6's defaults: `batch: 20`, `batchPerHost: 6`.
+    fn default() -> Self {
+        Self {
+            total: 20,
+            per_host: 6,
+        }
+    }
 }
 
 /// Why the test was stopped early from the script.
@@ -53,6 +78,8 @@ pub struct TestContext {
     /// Compiled modules by name, so each is parsed once per run, not once per VU.
     bytecode: Mutex<HashMap<String, Arc<[u8]>>>,
     shared_arrays: Mutex<HashMap<String, Arc<str>>>,
+    /// `rps`: every request of the test waits for a cell of this limiter (a burst of one).
+    pub rps_limiter: Option<governor::DefaultDirectRateLimiter>,
     start: OnceLock<Instant>,
     stop: Mutex<Option<StopRequest>>,
     failed: Mutex<Option<String>>,
@@ -77,7 +104,12 @@ impl TestContext {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
+        let rps_limiter = settings.rps.map(|n| {
+            let one = std::num::NonZeroU32::MIN;
+            governor::RateLimiter::direct(governor::Quota::per_second(n).allow_burst(one))
+        });
         Arc::new(TestContext {
+            rps_limiter,
             settings,
             registry,
             http,

@@ -428,6 +428,9 @@ impl Vu {
         let deadline = job.hard_deadline;
         self.state.deadline.set(deadline);
         let cancel = job.cancel.clone();
+        // Only with `minIterationDuration`: the wait after the iteration heeds a stop too.
+        let min_wait = (self.state.worker.test.settings.min_iteration_duration)
+            .map(|min| (start + min, cancel.clone()));
         self.state.interrupted.set(false);
         let reply = self
             .drive(Resume::Cmd(Command::Iterate(job)), deadline, cancel)
@@ -455,6 +458,9 @@ impl Vu {
         }
         *s.job.borrow_mut() = None;
         s.group.borrow_mut().clear();
+        if let Some((until, cancel)) = min_wait.filter(|_| !interrupted) {
+            wait_out(until, deadline, cancel).await;
+        }
         IterationOutcome {
             error,
             interrupted,
@@ -967,4 +973,25 @@ pub(crate) fn init_info<'js>(ctx: &Ctx<'js>, ns: &Object<'js>) -> Result<InitInf
         _ => None,
     };
     Ok(InitInfo { options, exports })
+}
+
+/// Sleeps until `until` (`minIterationDuration`), or less: until the iteration's hard deadline,
+/// or until the test is stopped outright.
+async fn wait_out(
+    until: Instant,
+    deadline: Option<Instant>,
+    cancel: Option<tokio::sync::watch::Receiver<bool>>,
+) {
+    let until = deadline.map_or(until, |d| d.min(until));
+    let sleep = tokio::time::sleep_until(until.into());
+    match cancel {
+        Some(mut cancel) if !*cancel.borrow() => {
+            tokio::select! {
+                _ = sleep => {}
+                _ = cancel.wait_for(|stop| *stop) => {}
+            }
+        }
+        Some(_) => {}
+        None => sleep.await,
+    }
 }

@@ -446,6 +446,55 @@ fn finish<'js>(
     make_response(ctx, s, p, req, r)
 }
 
+/// `http.batch`'s requests, at most `limits.total` at a time and `limits.per_host` to one
+/// host and port (k6's `batch` and `batchPerHost`; 0 is no limit), their responses in order.
+async fn batch_requests(
+    http: stampede_http::HttpClient,
+    reqs: Vec<stampede_http::Request>,
+    limits: crate::BatchLimits,
+    rps: Option<&governor::DefaultDirectRateLimiter>,
+) -> Vec<stampede_http::Response> {
+    use tokio::sync::Semaphore;
+    let permits = |n: u32| {
+        Semaphore::new(if n == 0 {
+            Semaphore::MAX_PERMITS
+        } else {
+            n as usize
+        })
+    };
+    let total = permits(limits.total);
+    let mut hosts: Vec<(String, Semaphore)> = Vec::new();
+    let host_of = |r: &stampede_http::Request| {
+        format!(
+            "{}:{}",
+            r.url.host_str().unwrap_or(""),
+            r.url.port_or_known_default().unwrap_or(0)
+        )
+    };
+    for r in &reqs {
+        let host = host_of(r);
+        if !hosts.iter().any(|(h, _)| *h == host) {
+            hosts.push((host, permits(limits.per_host)));
+        }
+    }
+    let (total, hosts, http) = (&total, &hosts, &http);
+    futures_util::future::join_all(reqs.into_iter().map(|r| async move {
+        let host = host_of(&r);
+        let per_host = hosts.iter().find(|(h, _)| *h == host).map(|(_, s)| s);
+        // Neither semaphore is ever closed.
+        let _one = total.acquire().await.ok();
+        let _to_host = match per_host {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        };
+        if let Some(limiter) = rps {
+            limiter.until_ready().await;
+        }
+        http.request(r).await
+    }))
+    .await
+}
+
 /// A URL for the cookie-jar calls, or a JS error naming it.
 fn parse_url(ctx: &Ctx<'_>, u: &str) -> Result<url::Url> {
     url::Url::parse(u).map_err(|e| throw(ctx, format!("invalid URL {u:?}: {e}")))
@@ -471,9 +520,18 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 }
                 let (req, p) = prepare(&ctx, &s, &o)?;
                 let http = s.http.clone();
-                let r = s
-                    .block_on(move || http.request(req))
-                    .map_err(|_| interrupted(&ctx))?;
+                let r = if s.worker.test.rps_limiter.is_some() {
+                    let test = s.worker.test.clone();
+                    s.block_on(move || async move {
+                        if let Some(limiter) = &test.rps_limiter {
+                            limiter.until_ready().await;
+                        }
+                        http.request(req).await
+                    })
+                } else {
+                    s.block_on(move || http.request(req))
+                }
+                .map_err(|_| interrupted(&ctx))?;
                 finish(&ctx, &s, &p, o.into_value(), r)
             },
         )?,
@@ -502,9 +560,11 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     arrays.push(o);
                 }
                 let http = s.http.clone();
+                let test = s.worker.test.clone();
                 let results = s
-                    .block_on(move || {
-                        futures_util::future::join_all(reqs.into_iter().map(|r| http.request(r)))
+                    .block_on(move || async move {
+                        let limits = test.settings.batch;
+                        batch_requests(http, reqs, limits, test.rps_limiter.as_ref()).await
                     })
                     .map_err(|_| interrupted(&ctx))?;
                 let out = Array::new(ctx.clone())?;

@@ -195,6 +195,12 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
         throw: options.throw.unwrap_or(false),
         discard_response_bodies: options.discard_response_bodies.unwrap_or(false),
         max_redirects: options.max_redirects.unwrap_or(10),
+        min_iteration_duration: options.min_iteration_duration,
+        rps: options.rps.and_then(std::num::NonZeroU32::new),
+        batch: stampede_js::BatchLimits {
+            total: options.batch.unwrap_or(20),
+            per_host: options.batch_per_host.unwrap_or(6),
+        },
         options_json: options.to_json(),
         kept_tags: Default::default(),
         raw_samples: false,

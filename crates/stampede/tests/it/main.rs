@@ -3,6 +3,7 @@
 
 mod api;
 mod compat_js;
+mod compat_run;
 mod dashboard;
 mod dashboards;
 mod errors;

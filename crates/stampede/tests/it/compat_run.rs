@@ -1,0 +1,116 @@
+//! k6 options that shape a run and that stampede used to accept and ignore: the same script on
+//! real k6 and on stampede against the demo target, the observable results compared.
+
+use crate::support::{k6_run, k6_run_env, run_alone, run_env, script, target};
+
+fn export_of(out: &std::process::Output, path: &std::path::Path) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "k6: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn min_iteration_duration_paces_iterations_outside_iteration_duration() {
+    let s = script(
+        r#"
+export const options = { vus: 2, duration: '2s', minIterationDuration: '500ms' };
+export default function () {}
+"#,
+    );
+    let export = s.dir.path().join("k6.json");
+    let k6 = export_of(
+        &k6_run(
+            &s,
+            "http://127.0.0.1:1",
+            &["--summary-export", export.to_str().unwrap()],
+        ),
+        &export,
+    );
+    let ours = run_alone(&s, "http://127.0.0.1:1", &[]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    // 2 VUs, an iteration every 500 ms for 2 s.
+    assert_eq!(k6["metrics"]["iterations"]["count"], 8.0);
+    assert_eq!(ours.metric("iterations", "count"), 8.0);
+    // The wait is not part of the iteration.
+    assert!(k6["metrics"]["iteration_duration"]["max"].as_f64().unwrap() < 100.0);
+    assert!(ours.metric("iteration_duration", "max") < 100.0);
+}
+
+#[test]
+fn batch_and_batch_per_host_limit_parallel_requests() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+const num = (v) => (v === undefined ? undefined : Number(v));
+export const options = { iterations: 1, batch: num(__ENV.B), batchPerHost: num(__ENV.PH) };
+export default function () {
+  const t = Date.now();
+  http.batch(Array.from({ length: 12 }, () => ['GET', `${__ENV.BASE_URL}/delay/200`]));
+  // In rounds of 200 ms.
+  console.log(`rounds=${Math.round((Date.now() - t) / 200)}`);
+}
+"#,
+    );
+    let rounds = |stderr: &str| -> String {
+        let at = stderr.find("rounds=").expect(stderr);
+        stderr[at..].split('"').next().unwrap().to_string()
+    };
+    // k6's defaults (20 in all, 6 per host), 3 per host, 2 in all, no limit.
+    for (env, want) in [
+        (vec![], "rounds=2"),
+        (vec![("PH", "3")], "rounds=4"),
+        (vec![("B", "2"), ("PH", "0")], "rounds=6"),
+        (vec![("PH", "0")], "rounds=1"),
+    ] {
+        let mut args: Vec<String> = Vec::new();
+        for (k, v) in &env {
+            args.push("-e".into());
+            args.push(format!("{k}={v}"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let theirs = k6_run(&s, &server.base_url(), &args);
+        assert!(theirs.status.success());
+        assert_eq!(
+            rounds(&String::from_utf8_lossy(&theirs.stderr)),
+            want,
+            "k6 {env:?}"
+        );
+        let ours = crate::support::run(&s, &server.base_url(), &args);
+        assert_eq!(ours.code, 0, "{}", ours.stderr);
+        assert_eq!(rounds(&ours.stderr), want, "stampede {env:?}");
+    }
+}
+
+#[test]
+fn rps_limits_the_whole_tests_requests() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+export const options = { vus: 5, duration: '2s', rps: 10 };
+export default function () { http.get(`${__ENV.BASE_URL}/`); }
+"#,
+    );
+    let export = s.dir.path().join("k6.json");
+    let arg = ["--summary-export", export.to_str().unwrap()];
+    for env in [vec![], vec![("K6_RPS", "5")]] {
+        let k6 = export_of(&k6_run_env(&s, &server.base_url(), &arg, &env), &export);
+        let ours = run_env(&s, &server.base_url(), &[], &env);
+        assert_eq!(ours.code, 0, "{}", ours.stderr);
+        let (theirs, ours) = (
+            k6["metrics"]["http_reqs"]["count"].as_f64().unwrap(),
+            ours.metric("http_reqs", "count"),
+        );
+        // 10/s (or 5/s) for 2 s, plus the last iterations finishing: k6 makes 25 (15).
+        let limit = if env.is_empty() { 10.0 } else { 5.0 };
+        assert!(
+            (theirs - ours).abs() <= 2.0,
+            "{env:?}: k6 {theirs}, stampede {ours}"
+        );
+        assert!(ours <= 2.0 * limit + 5.0 + 1.0, "{env:?}: {ours}");
+    }
+}
