@@ -132,20 +132,36 @@ impl Failure {
         }
     }
 
+    fn unknown_authority() -> Self {
+        Self::new(
+            code::X509_UNKNOWN_AUTHORITY,
+            "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+        )
+    }
+
     /// A failed TLS handshake (or other TLS-layer IO error).
     pub(crate) fn tls(e: &io::Error) -> Self {
         match find_rustls(e) {
             Some(rustls::Error::InvalidCertificate(cert)) => {
                 use rustls::CertificateError as C;
+                // Go's words, which k6 shows.
+                const VERIFY: &str = "tls: failed to verify certificate";
                 match cert {
-                    C::UnknownIssuer | C::BadSignature => {
-                        Self::new(code::X509_UNKNOWN_AUTHORITY, "x509: unknown authority")
+                    // A self-signed server certificate is a CA used as an end entity to
+                    // webpki, and one signed by an unknown authority to Go.
+                    C::UnknownIssuer | C::BadSignature => Self::unknown_authority(),
+                    C::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
+                        Self::unknown_authority()
                     }
                     C::NotValidForName | C::NotValidForNameContext { .. } => Self::new(
                         code::X509_HOSTNAME,
-                        "x509: certificate doesn't match hostname",
+                        format!("{VERIFY}: x509: certificate is not valid for this host name"),
                     ),
-                    other => Self::new(code::TLS, format!("tls: {other:?}")),
+                    C::Expired | C::ExpiredContext { .. } | C::NotValidYet => Self::new(
+                        code::TLS,
+                        format!("{VERIFY}: x509: certificate has expired or is not yet valid"),
+                    ),
+                    other => Self::new(code::TLS, format!("{VERIFY}: {other:?}")),
                 }
             }
             Some(other) => Self::new(code::TLS, format!("tls: {other}")),

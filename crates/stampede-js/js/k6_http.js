@@ -136,6 +136,15 @@ export class Response {
   get remote_port() { return this._n.field(4); }
   get error() { return this._n.field(5); }
   get error_code() { return this._n.field(6); }
+  get tls_version() { return this._n.field(9); }
+  get tls_cipher_suite() { return this._n.field(10); }
+  // A stapled OCSP response is not read: k6 shows these zero values when the server sends none.
+  get ocsp() {
+    return {
+      produced_at: 0, this_update: 0, next_update: 0, revoked_at: 0, revocation_reason: '',
+      status: this.tls_version === '' ? '' : 'unknown',
+    };
+  }
   get timings() {
     if (this._t === undefined) {
       const m = this._n.timings();
@@ -152,7 +161,8 @@ export class Response {
       status: this.status, status_text: this.status_text, proto: this.proto, url: this.url,
       remote_ip: this.remote_ip, remote_port: this.remote_port, error: this.error,
       error_code: this.error_code, headers: this.headers, body: this.body, timings: this.timings,
-      cookies: this.cookies,
+      cookies: this.cookies, tls_version: this.tls_version, tls_cipher_suite: this.tls_cipher_suite,
+      ocsp: this.ocsp, request: this.request,
     };
   }
   get headers() {

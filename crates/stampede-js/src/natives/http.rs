@@ -279,7 +279,8 @@ pub(crate) struct ResponseMeta {
 #[rquickjs::methods]
 impl ResponseMeta {
     /// 0 status_text, 1 proto, 2 url, 3 remote_ip, 4 remote_port, 5 error, 6 error_code,
-    /// 7 the `Set-Cookie` values as lines (parsed by `k6_http.js`), 8 the `Cookie` header sent.
+    /// 7 the `Set-Cookie` values as lines (parsed by `k6_http.js`), 8 the `Cookie` header sent,
+    /// 9 tls_version, 10 tls_cipher_suite.
     pub fn field<'js>(&self, ctx: Ctx<'js>, i: u32) -> Result<Value<'js>> {
         let r = &self.r;
         let text = |t: &str| rquickjs::String::from_str(ctx.clone(), t).map(|s| s.into_value());
@@ -293,6 +294,8 @@ impl ResponseMeta {
             6 => Ok(Value::new_number(ctx.clone(), f64::from(r.error_code))),
             7 => text(&r.set_cookies.join("\n")),
             8 => text(&r.sent_cookie),
+            9 => text(r.tls_version),
+            10 => text(r.tls_cipher_suite),
             _ => Ok(Value::new_undefined(ctx.clone())),
         }
     }
