@@ -127,11 +127,56 @@ pub fn check_option_keys(options: &Value) -> Result<Vec<String>, ConfigError> {
                     format!("not supported by stampede: {why}"),
                 ))
             }
-            Some(_) => {}
+            Some(_) => check_value(name, value)?,
         }
     }
     unknown.sort();
     Ok(unknown)
+}
+
+/// k6's checks of a key's value that no parser of stampede's makes yet.
+fn check_value(name: &str, value: &Value) -> Result<(), ConfigError> {
+    if name != "dns" || value.is_null() {
+        return Ok(());
+    }
+    let obj = value.as_object().ok_or_else(|| {
+        ConfigError::invalid(
+            "dns",
+            format!("expected an object {{ttl, select, policy}}, got {value}"),
+        )
+    })?;
+    let one_of = |key: &str, allowed: &[&str]| -> Result<(), ConfigError> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(()),
+            Some(v) => Err(ConfigError::invalid(
+                format!("dns.{key}"),
+                format!(
+                    "{v} does not belong to DNS {key} values ({})",
+                    allowed.join(", ")
+                ),
+            )),
+        }
+    };
+    one_of("select", &["first", "random", "roundRobin"])?;
+    one_of(
+        "policy",
+        &["preferIPv4", "preferIPv6", "onlyIPv4", "onlyIPv6", "any"],
+    )?;
+    match obj.get("ttl") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s))
+            if s == "inf"
+                || s.parse::<i64>().is_ok()
+                || crate::parse_go_duration(s).is_ok() =>
+        {
+            Ok(())
+        }
+        Some(v) => Err(ConfigError::invalid(
+            "dns.ttl",
+            format!("invalid DNS TTL: {v} (a duration such as \"5m\", milliseconds as a string, \"0\" or \"inf\")"),
+        )),
+    }
 }
 
 /// k6's message for unknown keys in a script's options (it names the first one, in order).
@@ -459,6 +504,18 @@ mod tests {
             check_option_keys(&json!({"vus": 1, "foo": 1, "bar": 2, "ext": {}})).unwrap(),
             ["bar", "foo"]
         );
+        for bad in [
+            json!({"ttl": "x"}),
+            json!({"select": "bogus"}),
+            json!({"policy": "bogus"}),
+            json!({"ttl": 5000}),
+        ] {
+            let e = check_option_keys(&json!({ "dns": bad })).unwrap_err();
+            assert!(e.to_string().contains("dns."), "{e}");
+        }
+        check_option_keys(&json!({"dns": {"ttl": "1m", "select": "roundRobin", "policy": "any"}}))
+            .unwrap();
+        check_option_keys(&json!({"dns": {"ttl": "inf"}})).unwrap();
     }
 
     #[test]

@@ -263,6 +263,7 @@ impl Options {
                 "NO_SUMMARY" => o.no_summary = Some(bool_of(&value)?),
                 "SUMMARY_TREND_STATS" => o.summary_trend_stats = Some(split_list(&value)),
                 "SUMMARY_TIME_UNIT" => o.summary_time_unit = Some(value.clone()),
+                "TAGS" => o.tags = Some(tag_map(&value, &key)?),
                 "SYSTEM_TAGS" => o.system_tags = Some(SystemTagSet::parse(value.split(','), &key)?),
                 _ => {}
             }
@@ -499,6 +500,23 @@ impl Options {
     }
 }
 
+/// k6's `K6_TAGS`: `name:value` pairs separated by commas (envconfig's map syntax).
+fn tag_map(s: &str, key: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    split_list(s)
+        .iter()
+        .map(|item| {
+            item.split_once(':')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        key,
+                        format!("invalid map item {item:?}, expected name:value"),
+                    )
+                })
+        })
+        .collect()
+}
+
 fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(|p| p.trim().to_string())
@@ -692,6 +710,12 @@ mod tests {
         assert_eq!(o.vus, Some(4));
         assert_eq!(o.duration, Some(Duration::from_secs(3)));
         assert!(Options::from_env(vec![("K6_VUS".into(), "x".into())]).is_err());
+        let tags = Options::from_env(vec![("K6_TAGS".into(), "a:1,b:2".into())])
+            .unwrap()
+            .tags
+            .unwrap();
+        assert_eq!(tags.get("b").map(String::as_str), Some("2"));
+        assert!(Options::from_env(vec![("K6_TAGS".into(), "a=1".into())]).is_err());
         assert_eq!(
             parse_stage_list("10s:5,20s", "stage").unwrap()[1],
             Stage {

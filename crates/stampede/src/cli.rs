@@ -1,5 +1,6 @@
 //! The command line, defined once with clap; k6's `run` flags and stampede's own commands.
 
+use std::error::Error as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -194,6 +195,40 @@ pub struct ServeArgs {
     pub port: u16,
 }
 
+/// k6's (cobra's) words for a bad flag: `unknown flag: --x`, `unknown shorthand flag: 'x' in
+/// -x`, `flag needs an argument: --x`, `invalid argument "v" for "--x" flag: why`.
+fn usage_message(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ErrorKind};
+    let arg = e.get(ContextKind::InvalidArg)?.to_string();
+    let flag = arg.split_whitespace().next().unwrap_or(&arg).to_string();
+    match e.kind() {
+        ErrorKind::UnknownArgument => Some(match flag.strip_prefix('-') {
+            Some(short) if !short.starts_with('-') => {
+                let c = short.chars().next().unwrap_or('-');
+                format!("unknown shorthand flag: '{c}' in {flag}")
+            }
+            _ => format!("unknown flag: {flag}"),
+        }),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let value = e
+                .get(ContextKind::InvalidValue)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            if value.is_empty() {
+                return Some(format!("flag needs an argument: {flag}"));
+            }
+            let why = e
+                .source()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "invalid value".into());
+            Some(format!(
+                "invalid argument {value:?} for {flag:?} flag: {why}"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Parses the arguments. Usage errors exit with k6's 255; `--help` and `--version` with 0.
 pub fn parse() -> Result<Cli, u8> {
     Cli::try_parse().map_err(|e| {
@@ -209,18 +244,13 @@ pub fn parse() -> Result<Cli, u8> {
                     0
                 }
             }
-            ErrorKind::UnknownArgument => {
-                let arg = e
-                    .get(clap::error::ContextKind::InvalidArg)
-                    .map(|v| v.to_string())
-                    .unwrap_or_default();
+            ErrorKind::UnknownArgument | ErrorKind::InvalidValue | ErrorKind::ValueValidation
+                if usage_message(&e).is_some() =>
+            {
+                let msg = usage_message(&e).unwrap_or_default();
                 eprintln!(
                     "{}",
-                    stampede_js::log_line(
-                        stampede_js::LogLevel::Error,
-                        &format!("unknown flag: {arg}"),
-                        &[]
-                    )
+                    stampede_js::log_line(stampede_js::LogLevel::Error, &msg, &[])
                 );
                 crate::exit::USAGE
             }

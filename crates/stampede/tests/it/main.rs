@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod compat_cli;
+mod compat_options;
 mod dashboard;
 mod dashboards;
 mod errors;
