@@ -9,6 +9,9 @@ pub enum ConfigError {
     /// A required field is absent.
     #[error("`{field}` is required: {reason}")]
     Missing { field: String, reason: String },
+    /// A scenario breaks one of its executor's rules (k6's wording: the scenario, then why).
+    #[error("scenario {name} has configuration errors: {reason}")]
+    Scenario { name: String, reason: String },
     /// A duration string could not be parsed.
     #[error("invalid duration {value:?}: {reason}")]
     Duration { value: String, reason: String },
@@ -18,6 +21,12 @@ impl ConfigError {
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         ConfigError::Invalid {
             field: field.into(),
+            reason: reason.into(),
+        }
+    }
+    pub(crate) fn scenario(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError::Scenario {
+            name: name.into(),
             reason: reason.into(),
         }
     }

@@ -8,6 +8,7 @@
 
 mod duration;
 mod error;
+pub mod k6_keys;
 mod log;
 mod options;
 mod scenario;
@@ -15,7 +16,9 @@ mod system_tags;
 
 pub use duration::{format_duration, parse_duration, parse_go_duration};
 pub use error::ConfigError;
-pub use log::{log, log_line, LogLevel};
+pub use log::{
+    configure as configure_log, console, log, log_line, LogConfig, LogFormat, LogLevel, LogOutput,
+};
 pub use options::{parse_stage, parse_stage_list, Options, ThresholdDef};
 pub use scenario::{Executor, Scenario, Stage};
 pub use system_tags::{SystemTag, SystemTagSet};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::duration::parse_duration;
-use crate::scenario::{as_uint, parse_stages};
+use crate::scenario::{as_uint, check_min_duration, parse_stages};
 use crate::{parse_go_duration, ConfigError, Executor, Scenario, Stage, SystemTagSet};
 
 /// One threshold expression on a metric, as `options.thresholds` spells it.
@@ -148,8 +148,6 @@ impl Options {
             discard_response_bodies: boolean("discardResponseBodies")?,
             no_setup: boolean("noSetup")?,
             no_teardown: boolean("noTeardown")?,
-            no_thresholds: boolean("noThresholds")?,
-            no_summary: boolean("noSummary")?,
             batch: uint("batch")?.map(|n| n as u32),
             batch_per_host: uint("batchPerHost")?.map(|n| n as u32),
             rps: uint("rps")?.map(|n| n.min(u32::MAX as u64) as u32),
@@ -179,15 +177,14 @@ impl Options {
                 .ok_or_else(|| ConfigError::invalid("tags", "expected an object"))?;
             o.tags = Some(
                 m.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| v.to_string()),
-                        )
+                    .map(|(k, v)| match v.as_str() {
+                        Some(s) => Ok((k.clone(), s.to_string())),
+                        None => Err(ConfigError::invalid(
+                            format!("tags.{k}"),
+                            format!("expected a string, got {v}"),
+                        )),
                     })
-                    .collect(),
+                    .collect::<Result<_, _>>()?,
             );
         }
         if let Some(v) = get("systemTags") {
@@ -275,6 +272,7 @@ impl Options {
                 "NO_SUMMARY" => o.no_summary = Some(bool_of(&value)?),
                 "SUMMARY_TREND_STATS" => o.summary_trend_stats = Some(split_list(&value)),
                 "SUMMARY_TIME_UNIT" => o.summary_time_unit = Some(value.clone()),
+                "TAGS" => o.tags = Some(tag_map(&value, &key)?),
                 "SYSTEM_TAGS" => o.system_tags = Some(SystemTagSet::parse(value.split(','), &key)?),
                 _ => {}
             }
@@ -283,95 +281,152 @@ impl Options {
     }
 
     /// The scenarios to execute: the explicit ones, or those k6 derives from the shortcuts.
-    /// Validates VU counts and conflicting shortcuts the way k6 does.
+    /// Validates VU counts and conflicting shortcuts the way k6 does (`warnings` says what k6
+    /// warns about the same options).
     pub fn scenarios_resolved(&self) -> Result<Vec<Scenario>, ConfigError> {
-        if let Some(vus) = self.vus {
-            if vus < 0 {
-                return Err(ConfigError::invalid(
-                    "vus",
-                    format!("{vus}: the number of VUs can't be negative"),
-                ));
+        for (key, timeout) in [
+            ("setupTimeout", self.setup_timeout),
+            ("teardownTimeout", self.teardown_timeout),
+        ] {
+            if timeout.is_some_and(|t| t.is_zero()) {
+                return Err(ConfigError::invalid(key, format!("{key} must be positive")));
             }
         }
-        if let Some(it) = self.iterations {
-            if it < 0 {
-                return Err(ConfigError::invalid(
-                    "iterations",
-                    format!("{it}: the number of iterations can't be negative"),
+        let conflict = |a: &str, b: &str| {
+            ConfigError::invalid(
+                a,
+                format!("using `{a}` and `{b}` options simultaneously is not allowed"),
+            )
+        };
+        let has_stages = self.stages.as_ref().is_some_and(|s| !s.is_empty());
+        let one_iteration = || {
+            vec![Scenario::new(
+                "default",
+                Executor::SharedIterations {
+                    vus: 1,
+                    iterations: 1,
+                    max_duration: Duration::from_secs(600),
+                },
+            )]
+        };
+        let vus = self.vus.unwrap_or(1);
+        let positive_vus = || {
+            if vus <= 0 {
+                return Err(ConfigError::scenario(
+                    "default",
+                    format!("the number of VUs must be more than 0 (vus: {vus})"),
                 ));
             }
-        }
-        if let Some(scenarios) = &self.scenarios {
-            if self.duration.is_some() || self.iterations.is_some() || self.stages.is_some() {
-                return Err(ConfigError::invalid(
-                    "scenarios",
-                    "using multiple execution config shortcuts (duration, iterations, stages) together with scenarios is not allowed",
-                ));
+            Ok(vus as u64)
+        };
+        let executor = if let Some(iterations) = self.iterations {
+            if has_stages {
+                return Err(conflict("iterations", "stages"));
             }
-            if scenarios.is_empty() {
-                return Err(ConfigError::invalid(
-                    "scenarios",
-                    "no scenarios are defined",
-                ));
+            if self.scenarios.is_some() {
+                return Err(conflict("iterations", "scenarios"));
             }
-            return Ok(scenarios.clone());
-        }
-        let vus = self.vus.map(|v| v as u64);
-        let scenario = if let Some(iterations) = self.iterations {
-            let vus = vus.unwrap_or(1);
-            if vus == 0 {
-                return Err(ConfigError::invalid(
-                    "vus",
-                    "the number of VUs must be more than 0",
-                ));
-            }
-            let iterations = iterations as u64;
-            if iterations < vus {
-                return Err(ConfigError::invalid(
-                    "iterations",
+            let vus = positive_vus()?;
+            if iterations < vus as i64 {
+                return Err(ConfigError::scenario(
+                    "default",
                     format!("the number of iterations ({iterations}) can't be less than the number of VUs ({vus})"),
                 ));
             }
+            let max_duration = self.duration.unwrap_or(Duration::from_secs(600));
+            check_min_duration("default", "maxDuration", max_duration)?;
             Executor::SharedIterations {
                 vus,
-                iterations,
-                max_duration: self.duration.unwrap_or(Duration::from_secs(600)),
+                iterations: iterations as u64,
+                max_duration,
             }
         } else if let Some(duration) = self.duration {
-            let vus = vus.unwrap_or(1);
-            if vus == 0 {
-                return Err(ConfigError::invalid(
-                    "vus",
-                    "the number of VUs must be more than 0",
-                ));
+            if has_stages {
+                return Err(conflict("duration", "stages"));
+            }
+            if self.scenarios.is_some() {
+                return Err(conflict("duration", "scenarios"));
             }
             if duration.is_zero() {
                 return Err(ConfigError::invalid(
                     "duration",
-                    "the duration must be more than 0",
+                    "`duration` option should be more than 0, for infinite duration use the externally-controlled executor",
                 ));
             }
+            let vus = positive_vus()?;
+            check_min_duration("default", "duration", duration)?;
             Executor::ConstantVus { vus, duration }
         } else if let Some(stages) = &self.stages {
+            if self.scenarios.is_some() {
+                return Err(conflict("stages", "scenarios"));
+            }
             if stages.is_empty() {
-                return Err(ConfigError::invalid(
-                    "stages",
-                    "at least one stage is required",
+                return Ok(one_iteration());
+            }
+            let start_vus = self.vus.unwrap_or(1);
+            if start_vus < 0 {
+                return Err(ConfigError::scenario(
+                    "default",
+                    format!("the number of start VUs can't be negative (vus: {start_vus})"),
+                ));
+            }
+            if start_vus == 0 && stages.iter().all(|s| s.target == 0) {
+                return Err(ConfigError::scenario(
+                    "default",
+                    "either startVUs or one of the stages' target values must be greater than 0",
                 ));
             }
             Executor::RampingVus {
-                start_vus: vus.unwrap_or(1),
+                start_vus: start_vus as u64,
                 stages: stages.clone(),
                 graceful_ramp_down: Duration::from_secs(30),
             }
-        } else {
-            Executor::SharedIterations {
-                vus: 1,
-                iterations: 1,
-                max_duration: Duration::from_secs(600),
+        } else if let Some(scenarios) = &self.scenarios {
+            if scenarios.is_empty() {
+                return Ok(one_iteration());
             }
+            return Ok(scenarios.clone());
+        } else {
+            return Ok(one_iteration());
         };
-        Ok(vec![Scenario::new("default", scenario)])
+        Ok(vec![Scenario::new("default", executor)])
+    }
+
+    /// Checks `summaryTrendStats` as k6 does before the run (k6 exits with 255, not 104).
+    pub fn check_trend_stats(&self) -> Result<(), String> {
+        for stat in self.summary_trend_stats.iter().flatten() {
+            if let Some(p) = stat.strip_prefix("p(").and_then(|r| r.strip_suffix(')')) {
+                if !p.parse::<f64>().is_ok_and(|p| (0.0..=100.0).contains(&p)) {
+                    return Err(format!(
+                        "invalid percentile trend stat value '{stat}', provide a number between 0 and 100"
+                    ));
+                }
+            } else if !matches!(stat.as_str(), "avg" | "min" | "med" | "max" | "count") {
+                return Err(format!("invalid trend stat '{stat}', unknown format"));
+            }
+        }
+        Ok(())
+    }
+
+    /// What k6 warns about these options at start (it runs anyway).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.vus_ignored() {
+            out.push(format!(
+                "`vus={}` option will be ignored, it only works in conjunction with `iterations`, `duration`, or `stages`",
+                self.vus.unwrap_or(0)
+            ));
+        }
+        let shortcut = self.iterations.is_some() || self.duration.is_some();
+        if !shortcut && self.stages.as_ref().is_some_and(Vec::is_empty) {
+            out.push("`stages` was explicitly set to an empty value, running the script with 1 iteration in 1 VU".into());
+        } else if !shortcut
+            && self.stages.is_none()
+            && self.scenarios.as_ref().is_some_and(Vec::is_empty)
+        {
+            out.push("`scenarios` was explicitly set to an empty value, running the script with 1 iteration in 1 VU".into());
+        }
+        out
     }
 
     /// Whether `vus` was given without anything it could apply to (k6 warns and ignores it).
@@ -452,6 +507,23 @@ impl Options {
         }
         Value::Object(m)
     }
+}
+
+/// k6's `K6_TAGS`: `name:value` pairs separated by commas (envconfig's map syntax).
+fn tag_map(s: &str, key: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    split_list(s)
+        .iter()
+        .map(|item| {
+            item.split_once(':')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        key,
+                        format!("invalid map item {item:?}, expected name:value"),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -647,6 +719,12 @@ mod tests {
         assert_eq!(o.vus, Some(4));
         assert_eq!(o.duration, Some(Duration::from_secs(3)));
         assert!(Options::from_env(vec![("K6_VUS".into(), "x".into())]).is_err());
+        let tags = Options::from_env(vec![("K6_TAGS".into(), "a:1,b:2".into())])
+            .unwrap()
+            .tags
+            .unwrap();
+        assert_eq!(tags.get("b").map(String::as_str), Some("2"));
+        assert!(Options::from_env(vec![("K6_TAGS".into(), "a=1".into())]).is_err());
         assert_eq!(
             parse_stage_list("10s:5,20s", "stage").unwrap()[1],
             Stage {

@@ -209,7 +209,8 @@ impl Scenario {
         }
     }
 
-    /// Parses one entry of `options.scenarios`.
+    /// Parses one entry of `options.scenarios` and validates it as k6 does: unknown fields,
+    /// the executor's required fields and their ranges (errors name the scenario and value).
     pub fn from_json(name: &str, value: &Value) -> Result<Scenario, ConfigError> {
         let obj = value.as_object().ok_or_else(|| {
             ConfigError::invalid(format!("scenarios.{name}"), "expected an object")
@@ -217,107 +218,50 @@ impl Scenario {
         let f = Fields {
             obj,
             prefix: format!("scenarios.{name}"),
+            name,
         };
         let executor_name = f.string("executor")?.ok_or_else(|| {
             ConfigError::missing(
                 format!("scenarios.{name}.executor"),
-                "every scenario needs an executor",
+                format!("scenario '{name}' doesn't have a specified executor type"),
             )
         })?;
-        let executor = match executor_name.as_str() {
-            "shared-iterations" => {
-                let vus = f.uint("vus")?.unwrap_or(1);
-                let iterations = f.uint("iterations")?.unwrap_or(1);
-                f.positive("vus", vus)?;
-                if iterations < vus {
-                    return Err(ConfigError::invalid(
-                        f.field("iterations"),
-                        format!("the number of iterations ({iterations}) can't be less than the number of VUs ({vus})"),
-                    ));
-                }
-                Executor::SharedIterations {
-                    vus,
-                    iterations,
-                    max_duration: f.duration("maxDuration")?.unwrap_or(Duration::from_secs(600)),
-                }
-            }
-            "per-vu-iterations" => {
-                let vus = f.uint("vus")?.unwrap_or(1);
-                f.positive("vus", vus)?;
-                let iterations = f.uint("iterations")?.unwrap_or(1);
-                f.positive("iterations", iterations)?;
-                Executor::PerVuIterations {
-                    vus,
-                    iterations,
-                    max_duration: f.duration("maxDuration")?.unwrap_or(Duration::from_secs(600)),
-                }
-            }
-            "constant-vus" => {
-                let vus = f.uint("vus")?.unwrap_or(1);
-                f.positive("vus", vus)?;
-                let duration = f.duration("duration")?.ok_or_else(|| {
-                    ConfigError::missing(f.field("duration"), "constant-vus needs a duration")
-                })?;
-                f.positive_duration("duration", duration)?;
-                Executor::ConstantVus { vus, duration }
-            }
-            "ramping-vus" => {
-                let stages = f.stages("stages")?;
-                Executor::RampingVus {
-                    start_vus: f.uint("startVUs")?.unwrap_or(1),
-                    stages,
-                    graceful_ramp_down: f
-                        .duration("gracefulRampDown")?
-                        .unwrap_or(Duration::from_secs(30)),
-                }
-            }
-            "constant-arrival-rate" => {
-                let rate = f.uint("rate")?.ok_or_else(|| {
-                    ConfigError::missing(f.field("rate"), "constant-arrival-rate needs a rate")
-                })?;
-                f.positive("rate", rate)?;
-                let duration = f.duration("duration")?.ok_or_else(|| {
-                    ConfigError::missing(f.field("duration"), "constant-arrival-rate needs a duration")
-                })?;
-                f.positive_duration("duration", duration)?;
-                let pre = f.uint("preAllocatedVUs")?.ok_or_else(|| {
-                    ConfigError::missing(f.field("preAllocatedVUs"), "arrival-rate executors need preAllocatedVUs")
-                })?;
-                Executor::ConstantArrivalRate {
-                    rate,
-                    time_unit: f.time_unit()?,
-                    duration,
-                    pre_allocated_vus: pre,
-                    max_vus: f.uint("maxVUs")?.unwrap_or(pre).max(pre),
-                }
-            }
-            "ramping-arrival-rate" => {
-                let pre = f.uint("preAllocatedVUs")?.ok_or_else(|| {
-                    ConfigError::missing(f.field("preAllocatedVUs"), "arrival-rate executors need preAllocatedVUs")
-                })?;
-                Executor::RampingArrivalRate {
-                    start_rate: f.uint("startRate")?.unwrap_or(0),
-                    time_unit: f.time_unit()?,
-                    stages: f.stages("stages")?,
-                    pre_allocated_vus: pre,
-                    max_vus: f.uint("maxVUs")?.unwrap_or(pre).max(pre),
-                }
-            }
-            "externally-controlled" => {
-                let vus = f.uint("vus")?.unwrap_or(1);
-                Executor::ExternallyControlled {
-                    vus,
-                    max_vus: f.uint("maxVUs")?.unwrap_or(vus),
-                    duration: f.duration("duration")?.unwrap_or(Duration::ZERO),
-                }
-            }
-            other => {
-                return Err(ConfigError::invalid(
-                    f.field("executor"),
-                    format!("unknown executor {other:?} (known: shared-iterations, per-vu-iterations, constant-vus, ramping-vus, constant-arrival-rate, ramping-arrival-rate, externally-controlled)"),
-                ))
-            }
-        };
+        let fields = executor_fields(&executor_name).ok_or_else(|| {
+            ConfigError::invalid(
+                f.field("executor"),
+                format!(
+                    "unknown executor type '{executor_name}' (known: {})",
+                    EXECUTORS.join(", ")
+                ),
+            )
+        })?;
+        if let Some(unknown) = obj
+            .keys()
+            .find(|k| !COMMON_FIELDS.contains(&k.as_str()) && !fields.contains(&k.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                format!("scenarios.{name}"),
+                format!(
+                    "unknown field {unknown:?}; a {executor_name} scenario takes {}",
+                    COMMON_FIELDS
+                        .iter()
+                        .chain(fields)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            || name.is_empty()
+        {
+            return Err(f.rule(
+                "the scenario name should contain only numbers, latin letters, underscores, and dashes",
+            ));
+        }
+        let executor = f.executor(&executor_name)?;
         let mut scenario = Scenario::new(name, executor);
         if let Some(d) = f.duration("startTime")? {
             scenario.start_time = d;
@@ -326,6 +270,9 @@ impl Scenario {
             scenario.graceful_stop = d;
         }
         if let Some(exec) = f.string("exec")? {
+            if exec.is_empty() {
+                return Err(f.rule("exec value cannot be empty"));
+            }
             scenario.exec = exec;
         }
         scenario.env = f.string_map("env")?;
@@ -333,6 +280,51 @@ impl Scenario {
         Ok(scenario)
     }
 }
+
+/// k6's executor types.
+pub const EXECUTORS: [&str; 7] = [
+    "shared-iterations",
+    "per-vu-iterations",
+    "constant-vus",
+    "ramping-vus",
+    "constant-arrival-rate",
+    "ramping-arrival-rate",
+    "externally-controlled",
+];
+
+/// The fields every scenario takes (k6's BaseConfig). `options` holds k6/browser's settings,
+/// which only a script importing `k6/browser` uses (stampede refuses that module).
+const COMMON_FIELDS: &[&str] = &[
+    "executor",
+    "startTime",
+    "gracefulStop",
+    "env",
+    "exec",
+    "tags",
+    "options",
+];
+
+/// The fields of one executor type, besides the common ones; `None` for an unknown type.
+fn executor_fields(executor: &str) -> Option<&'static [&'static str]> {
+    Some(match executor {
+        "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
+        "constant-vus" => &["vus", "duration"],
+        "ramping-vus" => &["startVUs", "stages", "gracefulRampDown"],
+        "constant-arrival-rate" => &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"],
+        "ramping-arrival-rate" => &[
+            "startRate",
+            "timeUnit",
+            "stages",
+            "preAllocatedVUs",
+            "maxVUs",
+        ],
+        "externally-controlled" => &["vus", "maxVUs", "duration"],
+        _ => return None,
+    })
+}
+
+/// The shortest duration k6 accepts for a `duration` or `maxDuration`.
+const MIN_DURATION: Duration = Duration::from_secs(1);
 
 /// Parses a `stages` array.
 pub(crate) fn parse_stages(value: &Value, field: &str) -> Result<Vec<Stage>, ConfigError> {
@@ -357,7 +349,12 @@ pub(crate) fn parse_stages(value: &Value, field: &str) -> Result<Vec<Stage>, Con
                 }
             };
             let target = match obj.get("target") {
-                None | Some(Value::Null) => 0,
+                None | Some(Value::Null) => {
+                    return Err(ConfigError::missing(
+                        format!("{at}.target"),
+                        format!("stage {} doesn't have a target", i + 1),
+                    ))
+                }
                 Some(v) => as_uint(v, &format!("{at}.target"))?,
             };
             Ok(Stage { duration, target })
@@ -386,19 +383,231 @@ pub(crate) fn as_uint(v: &Value, field: &str) -> Result<u64, ConfigError> {
 struct Fields<'a> {
     obj: &'a Map<String, Value>,
     prefix: String,
+    name: &'a str,
+}
+
+/// k6's check that a `duration` or `maxDuration` is at least 1s.
+pub(crate) fn check_min_duration(
+    scenario: &str,
+    what: &str,
+    d: Duration,
+) -> Result<(), ConfigError> {
+    if d < MIN_DURATION {
+        return Err(ConfigError::scenario(
+            scenario,
+            format!("the {what} must be at least 1s, but is {}", sub_second(d)),
+        ));
+    }
+    Ok(())
+}
+
+/// A duration under a second as Go prints it (`500ms`, `1.5ms`, `20µs`, `0s`).
+fn sub_second(d: Duration) -> String {
+    let ns = d.as_nanos() as f64;
+    let (value, unit) = match d.as_nanos() {
+        0 => return "0s".into(),
+        n if n < 1_000 => (ns, "ns"),
+        n if n < 1_000_000 => (ns / 1e3, "µs"),
+        _ => (ns / 1e6, "ms"),
+    };
+    format!("{value}{unit}")
+}
+
+/// k6's rules for a ramping executor's stages: at least one, each with a target.
+pub(crate) fn check_stages(scenario: &str, stages: &[Stage]) -> Result<(), ConfigError> {
+    if stages.is_empty() {
+        return Err(ConfigError::scenario(
+            scenario,
+            "at least one stage has to be specified",
+        ));
+    }
+    Ok(())
 }
 
 impl Fields<'_> {
+    /// A violation of one of the executor's rules, in k6's words.
+    fn rule(&self, reason: impl Into<String>) -> ConfigError {
+        ConfigError::scenario(self.name, reason)
+    }
+    /// A whole number that may be negative (the rules then say why it can't be).
+    fn int(&self, key: &str) -> Result<Option<i64>, ConfigError> {
+        self.get(key)
+            .map(|v| match v.as_f64() {
+                Some(n) if n.fract() == 0.0 => Ok(n as i64),
+                _ => Err(ConfigError::invalid(
+                    self.field(key),
+                    format!("expected a whole number, got {v}"),
+                )),
+            })
+            .transpose()
+    }
+    fn vus_above_zero(&self, key: &str) -> Result<u64, ConfigError> {
+        let vus = self.int(key)?.unwrap_or(1);
+        if vus <= 0 {
+            return Err(self.rule(format!(
+                "the number of VUs must be more than 0 ({key}: {vus})"
+            )));
+        }
+        Ok(vus as u64)
+    }
+    fn required_duration(&self, key: &str) -> Result<Duration, ConfigError> {
+        self.duration(key)?
+            .ok_or_else(|| self.rule(format!("the {key} is unspecified")))
+    }
+    fn ramping_stages(&self) -> Result<Vec<Stage>, ConfigError> {
+        let stages = match self.get("stages") {
+            None => Vec::new(),
+            Some(v) => parse_stages(v, &self.field("stages"))?,
+        };
+        check_stages(self.name, &stages)?;
+        Ok(stages)
+    }
+    /// `preAllocatedVUs` and `maxVUs` of the arrival-rate executors.
+    fn arrival_vus(&self) -> Result<(u64, u64), ConfigError> {
+        let pre = self
+            .int("preAllocatedVUs")?
+            .ok_or_else(|| self.rule("the number of preAllocatedVUs isn't specified"))?;
+        if pre < 0 {
+            return Err(self.rule(format!(
+                "the number of preAllocatedVUs can't be negative (preAllocatedVUs: {pre})"
+            )));
+        }
+        let max = self.int("maxVUs")?.unwrap_or(pre);
+        if max < pre {
+            return Err(self.rule(format!(
+                "maxVUs can't be less than preAllocatedVUs (maxVUs: {max}, preAllocatedVUs: {pre})"
+            )));
+        }
+        Ok((pre as u64, max as u64))
+    }
+    fn executor(&self, executor: &str) -> Result<Executor, ConfigError> {
+        let ten_minutes = Duration::from_secs(600);
+        Ok(match executor {
+            "shared-iterations" => {
+                let vus = self.vus_above_zero("vus")?;
+                let iterations = self.int("iterations")?.unwrap_or(1);
+                if iterations < vus as i64 {
+                    return Err(self.rule(format!(
+                        "the number of iterations ({iterations}) can't be less than the number of VUs ({vus})"
+                    )));
+                }
+                let max_duration = self.duration("maxDuration")?.unwrap_or(ten_minutes);
+                check_min_duration(self.name, "maxDuration", max_duration)?;
+                Executor::SharedIterations {
+                    vus,
+                    iterations: iterations as u64,
+                    max_duration,
+                }
+            }
+            "per-vu-iterations" => {
+                let vus = self.vus_above_zero("vus")?;
+                let iterations = self.int("iterations")?.unwrap_or(1);
+                if iterations <= 0 {
+                    return Err(self.rule(format!(
+                        "the number of iterations must be more than 0 (iterations: {iterations})"
+                    )));
+                }
+                let max_duration = self.duration("maxDuration")?.unwrap_or(ten_minutes);
+                check_min_duration(self.name, "maxDuration", max_duration)?;
+                Executor::PerVuIterations {
+                    vus,
+                    iterations: iterations as u64,
+                    max_duration,
+                }
+            }
+            "constant-vus" => {
+                let vus = self.vus_above_zero("vus")?;
+                let duration = self.required_duration("duration")?;
+                check_min_duration(self.name, "duration", duration)?;
+                Executor::ConstantVus { vus, duration }
+            }
+            "ramping-vus" => {
+                let start_vus = self.int("startVUs")?.unwrap_or(1);
+                if start_vus < 0 {
+                    return Err(self.rule(format!(
+                        "the number of start VUs can't be negative (startVUs: {start_vus})"
+                    )));
+                }
+                let stages = self.ramping_stages()?;
+                if start_vus == 0 && stages.iter().all(|s| s.target == 0) {
+                    return Err(self.rule(
+                        "either startVUs or one of the stages' target values must be greater than 0",
+                    ));
+                }
+                Executor::RampingVus {
+                    start_vus: start_vus as u64,
+                    stages,
+                    graceful_ramp_down: self
+                        .duration("gracefulRampDown")?
+                        .unwrap_or(Duration::from_secs(30)),
+                }
+            }
+            "constant-arrival-rate" => {
+                let duration = self.required_duration("duration")?;
+                let rate = self
+                    .int("rate")?
+                    .ok_or_else(|| self.rule("the iteration rate isn't specified"))?;
+                if rate <= 0 {
+                    return Err(self.rule(format!(
+                        "the iteration rate must be more than 0 (rate: {rate})"
+                    )));
+                }
+                let time_unit = self.time_unit()?;
+                check_min_duration(self.name, "duration", duration)?;
+                let (pre_allocated_vus, max_vus) = self.arrival_vus()?;
+                Executor::ConstantArrivalRate {
+                    rate: rate as u64,
+                    time_unit,
+                    duration,
+                    pre_allocated_vus,
+                    max_vus,
+                }
+            }
+            "ramping-arrival-rate" => {
+                let start_rate = self.int("startRate")?.unwrap_or(0);
+                if start_rate < 0 {
+                    return Err(self.rule(format!(
+                        "the startRate value can't be negative (startRate: {start_rate})"
+                    )));
+                }
+                let time_unit = self.time_unit()?;
+                let stages = self.ramping_stages()?;
+                let (pre_allocated_vus, max_vus) = self.arrival_vus()?;
+                Executor::RampingArrivalRate {
+                    start_rate: start_rate as u64,
+                    time_unit,
+                    stages,
+                    pre_allocated_vus,
+                    max_vus,
+                }
+            }
+            _ => {
+                let vus = self.int("vus")?.unwrap_or(0);
+                let max_vus = self.int("maxVUs")?.unwrap_or(vus);
+                if vus < 0 || max_vus < 0 {
+                    return Err(self.rule("the number of VUs can't be negative"));
+                }
+                if vus > max_vus {
+                    return Err(self.rule(format!(
+                        "the number of active VUs ({vus}) must be less than or equal to the number of maxVUs ({max_vus})"
+                    )));
+                }
+                let duration = self.duration("duration")?.ok_or_else(|| {
+                    self.rule("the duration must be specified, for infinite duration use 0")
+                })?;
+                Executor::ExternallyControlled {
+                    vus: vus as u64,
+                    max_vus: max_vus as u64,
+                    duration,
+                }
+            }
+        })
+    }
     fn field(&self, key: &str) -> String {
         format!("{}.{key}", self.prefix)
     }
     fn get(&self, key: &str) -> Option<&Value> {
         self.obj.get(key).filter(|v| !v.is_null())
-    }
-    fn uint(&self, key: &str) -> Result<Option<u64>, ConfigError> {
-        self.get(key)
-            .map(|v| as_uint(v, &self.field(key)))
-            .transpose()
     }
     fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
         match self.get(key) {
@@ -415,55 +624,31 @@ impl Fields<'_> {
             .map(|v| parse_duration(v, &self.field(key)))
             .transpose()
     }
-    fn stages(&self, key: &str) -> Result<Vec<Stage>, ConfigError> {
-        match self.get(key) {
-            None => Err(ConfigError::missing(
-                self.field(key),
-                "this executor needs stages",
-            )),
-            Some(v) => parse_stages(v, &self.field(key)),
-        }
-    }
     fn time_unit(&self) -> Result<Duration, ConfigError> {
         let unit = self.duration("timeUnit")?.unwrap_or(Duration::from_secs(1));
         if unit.is_zero() {
-            return Err(ConfigError::invalid(
-                self.field("timeUnit"),
-                "must be more than 0",
-            ));
+            return Err(self.rule("the timeUnit must be more than 0"));
         }
         Ok(unit)
     }
     fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, ConfigError> {
         match self.get(key) {
             None => Ok(BTreeMap::new()),
-            Some(Value::Object(m)) => Ok(m
+            Some(Value::Object(m)) => m
                 .iter()
-                .map(|(k, v)| {
-                    let s = match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), s)
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    other => Err(ConfigError::invalid(
+                        format!("{}.{k}", self.field(key)),
+                        format!("expected a string, got {other}"),
+                    )),
                 })
-                .collect()),
+                .collect(),
             Some(v) => Err(ConfigError::invalid(
                 self.field(key),
-                format!("expected an object, got {v}"),
+                format!("expected an object of strings, got {v}"),
             )),
         }
-    }
-    fn positive(&self, key: &str, n: u64) -> Result<(), ConfigError> {
-        if n == 0 {
-            return Err(ConfigError::invalid(self.field(key), "must be more than 0"));
-        }
-        Ok(())
-    }
-    fn positive_duration(&self, key: &str, d: Duration) -> Result<(), ConfigError> {
-        if d.is_zero() {
-            return Err(ConfigError::invalid(self.field(key), "must be more than 0"));
-        }
-        Ok(())
     }
 }
 
@@ -502,7 +687,10 @@ mod tests {
             &json!({"executor": "constant-arrival-rate", "duration": "1s", "preAllocatedVUs": 1}),
         )
         .unwrap_err();
-        assert!(e.to_string().contains("scenarios.x.rate"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "scenario x has configuration errors: the iteration rate isn't specified"
+        );
         let e = Scenario::from_json(
             "x",
             &json!({"executor": "ramping-vus", "stages": [{"duration": "1s", "target": "a"}]}),
@@ -515,5 +703,51 @@ mod tests {
         let e = Scenario::from_json("x", &json!({"executor": "constant-vus", "duration": "-1s"}))
             .unwrap_err();
         assert!(e.to_string().contains("scenarios.x.duration"), "{e}");
+    }
+
+    /// Each case and its message as k6 1.1.0 words it (the value added where k6 leaves it out).
+    #[test]
+    fn rules_as_k6() {
+        let err = |v: serde_json::Value| Scenario::from_json("a", &v).unwrap_err().to_string();
+        let cases = [
+            (json!({"executor": "constant-vus", "duration": "1s", "foo": 1}), "unknown field \"foo\""),
+            (json!({"executor": "constant-vus", "duration": "500ms"}), "the duration must be at least 1s, but is 500ms"),
+            (json!({"executor": "constant-vus"}), "the duration is unspecified"),
+            (json!({"executor": "constant-vus", "duration": "1s", "vus": -1}), "the number of VUs must be more than 0"),
+            (json!({"executor": "constant-vus", "duration": "1s", "exec": ""}), "exec value cannot be empty"),
+            (json!({"executor": "constant-vus", "duration": "1s", "tags": {"x": 1}}), "scenarios.a.tags.x"),
+            (json!({"executor": "shared-iterations", "maxDuration": "500ms"}), "the maxDuration must be at least 1s, but is 500ms"),
+            (json!({"executor": "shared-iterations", "iterations": -1}), "the number of iterations (-1) can't be less than the number of VUs (1)"),
+            (json!({"executor": "per-vu-iterations", "iterations": 0}), "the number of iterations must be more than 0"),
+            (json!({"executor": "constant-arrival-rate", "rate": 1, "duration": "1s"}), "the number of preAllocatedVUs isn't specified"),
+            (json!({"executor": "constant-arrival-rate", "rate": 1, "duration": "1s", "preAllocatedVUs": -1}), "the number of preAllocatedVUs can't be negative"),
+            (json!({"executor": "constant-arrival-rate", "rate": 1, "duration": "1s", "preAllocatedVUs": 2, "maxVUs": 1}), "maxVUs can't be less than preAllocatedVUs"),
+            (json!({"executor": "constant-arrival-rate", "rate": 0, "duration": "1s", "preAllocatedVUs": 1}), "the iteration rate must be more than 0"),
+            (json!({"executor": "constant-arrival-rate", "rate": 1, "duration": "1s", "preAllocatedVUs": 1, "timeUnit": "0s"}), "the timeUnit must be more than 0"),
+            (json!({"executor": "ramping-vus", "startVUs": -1, "stages": [{"duration": "1s", "target": 1}]}), "the number of start VUs can't be negative"),
+            (json!({"executor": "ramping-vus", "stages": []}), "at least one stage has to be specified"),
+            (json!({"executor": "ramping-vus"}), "at least one stage has to be specified"),
+            (json!({"executor": "ramping-vus", "startVUs": 0, "stages": [{"duration": "1s", "target": 0}]}), "either startVUs or one of the stages' target values must be greater than 0"),
+            (json!({"executor": "ramping-vus", "stages": [{"duration": "1s"}]}), "stage 1 doesn't have a target"),
+            (json!({"executor": "ramping-arrival-rate", "preAllocatedVUs": 1, "startRate": -1, "stages": [{"duration": "1s", "target": 1}]}), "the startRate value can't be negative"),
+            (json!({"executor": "externally-controlled", "vus": 2, "maxVUs": 1, "duration": "1s"}), "the number of active VUs (2) must be less than or equal to the number of maxVUs (1)"),
+            (json!({"executor": "externally-controlled"}), "the duration must be specified, for infinite duration use 0"),
+        ];
+        for (config, want) in cases {
+            let got = err(config.clone());
+            assert!(got.contains(want), "{config}: {got}");
+        }
+        let e = Scenario::from_json(
+            "a b",
+            &json!({"executor": "constant-vus", "duration": "1s"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("only numbers, latin letters"), "{e}");
+        // k6/browser's settings are accepted, as k6 does when the script doesn't use them.
+        Scenario::from_json(
+            "a",
+            &json!({"executor": "constant-vus", "duration": "1s", "options": {}}),
+        )
+        .unwrap();
     }
 }

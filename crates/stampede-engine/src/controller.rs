@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stampede_js::{log_line, LogLevel, ScenarioRef, TestContext};
+use stampede_js::{LogLevel, ScenarioRef, TestContext};
 use stampede_metrics::{
     builtin, Delta, DeltaMerger, Keep, MetricType, SampleBatch, SampleGroup, Subscriber, TagSet,
     ThresholdSet, Totals, UnixNanos,
@@ -269,13 +269,10 @@ impl<'a, 's> Controller<'a, 's> {
             .thresholds
             .evaluate(&self.totals, &reg, elapsed.as_secs_f64());
         let which = self.thresholds.should_abort(&outcomes, elapsed)?;
-        eprintln!(
-            "{}",
-            log_line(
-                LogLevel::Error,
-                &format!("thresholds on metrics '{which}' were crossed; at least one has abortOnFail enabled, stopping test prematurely"),
-                &[]
-            )
+        stampede_js::log(
+            LogLevel::Error,
+            &format!("thresholds on metrics '{which}' were crossed; at least one has abortOnFail enabled, stopping test prematurely"),
+            &[],
         );
         self.decisions.threshold_abort = Some(which.clone());
         Some(which)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stampede_core::{Executor, Scenario};
-use stampede_js::{log_line, IterationJob, LogLevel, ScenarioRef, Vu, WorkerCtx};
+use stampede_js::{IterationJob, LogLevel, ScenarioRef, Vu, WorkerCtx};
 use stampede_metrics::{builtin, MetricType};
 use tokio::sync::watch;
 
@@ -59,7 +59,7 @@ impl Env {
 }
 
 fn log_iteration_error(sc: &ScenarioRef, e: &stampede_js::JsError) {
-    let line = log_line(
+    stampede_js::log(
         LogLevel::Error,
         &format!("{}\n", e.with_stack()),
         &[
@@ -68,7 +68,6 @@ fn log_iteration_error(sc: &ScenarioRef, e: &stampede_js::JsError) {
             ("source", "stacktrace"),
         ],
     );
-    eprintln!("{line}");
 }
 
 async fn iterate(
@@ -289,7 +288,7 @@ async fn run_arrival(
                     ("executor", plan.sref.executor),
                     ("scenario", &*plan.sref.name),
                 ];
-                eprintln!("{}", log_line(LogLevel::Warning, msg, &fields));
+                stampede_js::log(LogLevel::Warning, msg, &fields);
             }
             let late = model.borrow_mut().dropped(due);
             let mut m = env.wctx.metrics.borrow_mut();
@@ -324,7 +323,7 @@ async fn run_arrival(
                     Ok(vu) => Some(vu),
                     Err(e) => {
                         let msg = format!("can't initialize a new VU: {e}");
-                        eprintln!("{}", log_line(LogLevel::Error, &msg, &[]));
+                        stampede_js::log(LogLevel::Error, &msg, &[]);
                         None
                     }
                 },

@@ -152,13 +152,10 @@ pub fn run(
                 return Err(EngineError::TeardownTimeout(cfg.teardown_timeout));
             }
             Err(CallError::Js(e)) => {
-                eprintln!(
-                    "{}",
-                    stampede_js::log_line(
-                        stampede_js::LogLevel::Error,
-                        &format!("{}\n", e.with_stack()),
-                        &[("hint", "script exception")]
-                    )
+                stampede_js::log(
+                    stampede_js::LogLevel::Error,
+                    &format!("{}\n", e.with_stack()),
+                    &[("hint", "script exception")],
                 );
             }
             Ok(_) => {}
@@ -313,13 +310,10 @@ impl Workers {
             if !stops.signal && interrupt.load(Ordering::Relaxed) {
                 stops.signal = true;
                 eprintln!();
-                eprintln!(
-                    "{}",
-                    stampede_js::log_line(
-                        stampede_js::LogLevel::Warning,
-                        "Stopping the test (received an interrupt signal)...",
-                        &[]
-                    )
+                stampede_js::log(
+                    stampede_js::LogLevel::Warning,
+                    "Stopping the test (received an interrupt signal)...",
+                    &[],
                 );
                 stop();
             }

@@ -19,7 +19,7 @@ mod stack;
 mod test_context;
 mod vu;
 
-pub use console::{log_line, LogLevel};
+pub use console::{log, log_line, LogLevel};
 pub use error::{JsError, JsErrorKind};
 pub use test_context::{
     BatchLimits, IterationJob, ScenarioRef, StopRequest, TestContext, TestSettings, WorkerCtx,

@@ -212,15 +212,12 @@ fn reserve_guards(n: usize) -> bool {
     budget.fetch_add(n, Ordering::Relaxed);
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
-        eprintln!(
-            "{}",
-            crate::log_line(
+        stampede_core::log(
                 crate::LogLevel::Warning,
                 "more VUs than the kernel's memory-map limit (vm.max_map_count) allows guard pages for: \
                  the stacks of further VUs share mappings without guard pages between them; JS recursion \
                  is still stopped by the stack limit (a RangeError), native code is not checked by the MMU",
-                &[]
-            )
+                &[],
         );
     });
     false

@@ -18,6 +18,9 @@ use stampede_metrics::{Delta, SampleBatch, SharedRegistry, TagFilter, UnixNanos,
 pub struct TestSettings {
     /// The entry script.
     pub script: PathBuf,
+    /// The entry script's source when it does not come from `script` on disk (`k6 run -`
+    /// reads it from stdin; `script` then names `-` in the working directory).
+    pub script_source: Option<Arc<Vec<u8>>>,
     /// `__ENV`: the system environment plus `-e` values.
     pub env: BTreeMap<String, String>,
     /// `options.tags` and `--tag`: added to every sample.
@@ -108,13 +111,17 @@ impl TestContext {
             let one = std::num::NonZeroU32::MIN;
             governor::RateLimiter::direct(governor::Quota::per_second(n).allow_burst(one))
         });
+        let mut files = HashMap::new();
+        if let Some(src) = &settings.script_source {
+            files.insert(settings.script.clone(), src.clone());
+        }
         Arc::new(TestContext {
             rps_limiter,
             settings,
             registry,
             http,
             script_dir,
-            files: Mutex::default(),
+            files: Mutex::new(files),
             bytecode: Mutex::default(),
             shared_arrays: Mutex::default(),
             start: OnceLock::new(),

@@ -142,7 +142,7 @@ fn parse_expression(
         MetricType::Gauge => matches!(stat.as_str(), "value"),
         MetricType::Rate => matches!(stat.as_str(), "rate"),
         MetricType::Trend => {
-            matches!(stat.as_str(), "avg" | "min" | "max" | "med" | "count")
+            matches!(stat.as_str(), "avg" | "min" | "max" | "med")
                 || stat
                     .strip_prefix("p(")
                     .and_then(|r| r.strip_suffix(')'))

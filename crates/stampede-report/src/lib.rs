@@ -39,4 +39,4 @@ pub use model::{
 };
 pub use run_report::{ReportBuilder, RunMeta, REPORT_TAGS};
 pub use style::clear_line_ends;
-pub use text::render_text;
+pub use text::{render_legacy_text, render_text};

@@ -1,5 +1,6 @@
 //! The command line, defined once with clap; k6's `run` flags and stampede's own commands.
 
+use std::error::Error as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -10,6 +11,25 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalFlags,
+}
+
+/// k6's global flags: where and how the log goes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalFlags {
+    /// Show debug lines too (`console.debug`).
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+    /// Where log lines go: stderr, stdout, none, or file=PATH[,level=LEVEL].
+    #[arg(long, global = true, env = "K6_LOG_OUTPUT", default_value = "stderr")]
+    pub log_output: String,
+    /// The log format: text, json or raw (anything else means text, as in k6).
+    #[arg(long, global = true, env = "K6_LOG_FORMAT", default_value = "")]
+    pub log_format: String,
+    /// Disable coloured output.
+    #[arg(long, global = true, env = "K6_NO_COLOR")]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,7 +71,7 @@ pub struct OptionFlags {
     #[arg(long = "tag")]
     pub tags: Vec<String>,
     /// JSON config file (lowest priority after the defaults).
-    #[arg(short = 'c', long)]
+    #[arg(short = 'c', long, env = "K6_CONFIG")]
     pub config: Option<PathBuf>,
     /// Trend statistics shown in the summary, comma-separated.
     #[arg(long)]
@@ -90,8 +110,12 @@ pub struct OptionFlags {
     #[arg(long)]
     pub system_tags: Option<String>,
     /// Pass the system environment to __ENV (default true).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "K6_INCLUDE_SYSTEM_ENV_VARS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub include_system_env_vars: bool,
+    /// JavaScript compatibility mode: extended, base or experimental_enhanced (stampede runs
+    /// the same ES2023 modules in each).
+    #[arg(long, env = "K6_COMPATIBILITY_MODE", default_value = "extended", value_parser = ["extended", "base", "experimental_enhanced"])]
+    pub compatibility_mode: String,
 }
 
 #[derive(Debug, Args)]
@@ -101,12 +125,24 @@ pub struct RunArgs {
     /// Don't print the progress line or the banner.
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    /// Don't print the end-of-test summary.
-    #[arg(long)]
+    /// Don't print the end-of-test summary, call handleSummary() or write --summary-export.
+    #[arg(long, env = "K6_NO_SUMMARY")]
     pub no_summary: bool,
     /// Write the end-of-test summary as JSON to this file.
-    #[arg(long)]
+    #[arg(long, env = "K6_SUMMARY_EXPORT")]
     pub summary_export: Option<PathBuf>,
+    /// The summary's shape: compact (k6's default), legacy (k6 before 1.0) or full (refused).
+    #[arg(long, env = "K6_SUMMARY_MODE", default_value = "compact")]
+    pub summary_mode: String,
+    /// Write console.* lines to this file instead of the log.
+    #[arg(long, env = "K6_CONSOLE_OUTPUT")]
+    pub console_output: Option<PathBuf>,
+    /// Stay alive after the test until Ctrl-C or SIGTERM.
+    #[arg(short = 'l', long, env = "K6_LINGER")]
+    pub linger: bool,
+    /// Accepted for k6's sake: stampede sends no usage report.
+    #[arg(long, env = "K6_NO_USAGE_REPORT")]
+    pub no_usage_report: bool,
     /// Write the thresholds and checks as JUnit XML to this file (also `K6_JUNIT`).
     #[arg(long, env = "K6_JUNIT")]
     pub junit: Option<PathBuf>,
@@ -118,10 +154,7 @@ pub struct RunArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
-    /// Disable coloured output.
-    #[arg(long)]
-    pub no_color: bool,
-    /// The k6 script to run.
+    /// The k6 script to run (`-` reads it from stdin).
     pub script: PathBuf,
 }
 
@@ -162,6 +195,40 @@ pub struct ServeArgs {
     pub port: u16,
 }
 
+/// k6's (cobra's) words for a bad flag: `unknown flag: --x`, `unknown shorthand flag: 'x' in
+/// -x`, `flag needs an argument: --x`, `invalid argument "v" for "--x" flag: why`.
+fn usage_message(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ErrorKind};
+    let arg = e.get(ContextKind::InvalidArg)?.to_string();
+    let flag = arg.split_whitespace().next().unwrap_or(&arg).to_string();
+    match e.kind() {
+        ErrorKind::UnknownArgument => Some(match flag.strip_prefix('-') {
+            Some(short) if !short.starts_with('-') => {
+                let c = short.chars().next().unwrap_or('-');
+                format!("unknown shorthand flag: '{c}' in {flag}")
+            }
+            _ => format!("unknown flag: {flag}"),
+        }),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let value = e
+                .get(ContextKind::InvalidValue)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            if value.is_empty() {
+                return Some(format!("flag needs an argument: {flag}"));
+            }
+            let why = e
+                .source()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "invalid value".into());
+            Some(format!(
+                "invalid argument {value:?} for {flag:?} flag: {why}"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Parses the arguments. Usage errors exit with k6's 255; `--help` and `--version` with 0.
 pub fn parse() -> Result<Cli, u8> {
     Cli::try_parse().map_err(|e| {
@@ -177,18 +244,13 @@ pub fn parse() -> Result<Cli, u8> {
                     0
                 }
             }
-            ErrorKind::UnknownArgument => {
-                let arg = e
-                    .get(clap::error::ContextKind::InvalidArg)
-                    .map(|v| v.to_string())
-                    .unwrap_or_default();
+            ErrorKind::UnknownArgument | ErrorKind::InvalidValue | ErrorKind::ValueValidation
+                if usage_message(&e).is_some() =>
+            {
+                let msg = usage_message(&e).unwrap_or_default();
                 eprintln!(
                     "{}",
-                    stampede_js::log_line(
-                        stampede_js::LogLevel::Error,
-                        &format!("unknown flag: {arg}"),
-                        &[]
-                    )
+                    stampede_js::log_line(stampede_js::LogLevel::Error, &msg, &[])
                 );
                 crate::exit::USAGE
             }

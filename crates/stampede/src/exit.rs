@@ -54,9 +54,6 @@ impl From<std::io::Error> for Failure {
 /// Prints the failure as a k6 log line on stderr and returns its code.
 pub fn report(f: Failure) -> u8 {
     let fields: Vec<(&str, &str)> = f.hint.iter().map(|h| ("hint", *h)).collect();
-    eprintln!(
-        "{}",
-        stampede_js::log_line(stampede_js::LogLevel::Error, &f.message, &fields)
-    );
+    stampede_js::log(stampede_js::LogLevel::Error, &f.message, &fields);
     f.code
 }

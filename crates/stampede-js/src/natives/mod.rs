@@ -17,7 +17,7 @@ use std::time::Duration;
 use rquickjs::function::Opt;
 use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Result, Value};
 
-use crate::console::{emit, LogLevel};
+use crate::console::LogLevel;
 use crate::vu::VuState;
 
 /// Throws a JS `Error` with `msg`.
@@ -54,12 +54,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
         "log",
         Function::new(ctx.clone(), |level: String, msg: String| {
             let level = match level.as_str() {
-                "debug" => return,
+                "debug" => LogLevel::Debug,
                 "warning" => LogLevel::Warning,
                 "error" => LogLevel::Error,
                 _ => LogLevel::Info,
             };
-            emit(level, &msg, &[("source", "console")]);
+            stampede_core::console(level, &msg);
         })?,
     )?;
 

@@ -9,6 +9,7 @@
 
 mod checks;
 mod layout;
+mod legacy;
 mod sections;
 mod thresholds;
 
@@ -16,6 +17,7 @@ use crate::model::SummaryData;
 use crate::style::{clear_line_ends, Color, Style};
 
 use layout::Ctx;
+pub use legacy::render_legacy_text;
 
 /// One entry of a section, as k6 joins them: a line goes on a new line, a blank ends the
 /// current line (so it makes an empty line after a line).

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use stampede_core::{parse_go_duration, parse_stage, Options, SystemTagSet};
+use stampede_core::{k6_keys, parse_go_duration, parse_stage, Options, SystemTagSet};
 use stampede_engine::MainVu;
 use stampede_js::{InitInfo, JsErrorKind, TestContext, TestSettings};
 use stampede_metrics::SharedRegistry;
@@ -107,6 +107,21 @@ pub fn script_env(f: &OptionFlags) -> Result<BTreeMap<String, String>, Failure> 
     Ok(env)
 }
 
+/// A script's source read from elsewhere than its path (stdin).
+pub type Source = Option<Arc<Vec<u8>>>;
+
+/// The script named on the command line: a file, or `-` for stdin (read whole; imports and
+/// `open()` then resolve against the working directory, as in k6).
+pub fn script_source(p: &Path) -> Result<(PathBuf, Source), Failure> {
+    if p.as_os_str() != "-" {
+        return Ok((script_path(p)?, None));
+    }
+    let mut source = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut source)
+        .map_err(|e| Failure::new(USAGE, format!("can't read the script from stdin: {e}")))?;
+    Ok((std::env::current_dir()?.join("-"), Some(Arc::new(source))))
+}
+
 /// Finds the script, with k6's message when it isn't there.
 pub fn script_path(p: &Path) -> Result<PathBuf, Failure> {
     let abs = if p.is_absolute() {
@@ -145,6 +160,22 @@ pub struct Resolved {
 
 /// Runs the init context once (as k6 does) to read `options`, then layers every source.
 pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> {
+    resolve_source(flags, script, None)
+}
+
+fn warn(msg: &str, fields: &[(&str, &str)]) {
+    stampede_core::log(stampede_core::LogLevel::Warning, msg, fields);
+}
+
+/// [`resolve`], with the script's source given rather than read from `script` (stdin).
+pub fn resolve_source(
+    flags: &OptionFlags,
+    script: &Path,
+    source: Source,
+) -> Result<Resolved, Failure> {
+    for w in k6_keys::env_warnings(std::env::vars()) {
+        warn(&w, &[]);
+    }
     let env = script_env(flags)?;
     let cli = cli_options(flags)?;
     let mut options = Options::default();
@@ -159,6 +190,8 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| Failure::config(format!("config file {}: {e}", path.display())))?;
         collectors = json.get("collectors").cloned();
+        k6_keys::check_option_keys(&json)
+            .map_err(|e| Failure::config(format!("config file {}: {e}", path.display())))?;
         options.apply(
             Options::from_json(&json)
                 .map_err(|e| Failure::config(format!("config file {}: {e}", path.display())))?,
@@ -167,6 +200,7 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
     let registry = SharedRegistry::new();
     let settings = TestSettings {
         script: script.to_path_buf(),
+        script_source: source.clone(),
         env: env.clone(),
         max_redirects: 10,
         ..Default::default()
@@ -178,6 +212,10 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
     })?;
     drop(vu);
     if let Some(o) = &init.options {
+        let unknown = k6_keys::check_option_keys(o).map_err(Failure::config)?;
+        if let Some((msg, error)) = k6_keys::unknown_keys_warning(&unknown) {
+            warn(&msg, &[("error", &error)]);
+        }
         options.apply(Options::from_json(o).map_err(Failure::config)?);
     }
     options.apply(Options::from_env(std::env::vars()).map_err(Failure::config)?);
@@ -190,6 +228,7 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
         .collect();
     let settings = TestSettings {
         script: script.to_path_buf(),
+        script_source: source,
         env,
         tags,
         throw: options.throw.unwrap_or(false),

@@ -71,6 +71,8 @@ pub fn demo(args: DemoArgs) -> Result<u8, Failure> {
             workers: None,
             no_color: false,
             out: &args.out,
+            summary_mode: super::run::SummaryMode::Compact,
+            linger: false,
         },
     )?;
     let stats = target.stats();

@@ -11,7 +11,7 @@ use stampede_metrics::{TagFilter, ThresholdSet};
 use stampede_report::RunMeta;
 
 use crate::cli::RunArgs;
-use crate::commands::config::{http_config, resolve, script_path, Resolved};
+use crate::commands::config::{http_config, resolve_source, script_source, Resolved};
 use crate::commands::outputs;
 use crate::exit::{self, Failure};
 use crate::summary::{self, SummaryInputs};
@@ -33,7 +33,14 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 }
 
 fn warn(msg: &str) {
-    eprintln!("{}", stampede_js::log_line(LogLevel::Warning, msg, &[]));
+    stampede_js::log(LogLevel::Warning, msg, &[]);
+}
+
+fn render_summary(data: &stampede_report::SummaryData, mode: SummaryMode) -> String {
+    match mode {
+        SummaryMode::Compact => stampede_report::render_text(data),
+        SummaryMode::Legacy => stampede_report::render_legacy_text(data),
+    }
 }
 
 /// What the end of a run prints and writes.
@@ -47,34 +54,64 @@ pub struct RunOptions<'a> {
     pub no_color: bool,
     /// `-o` values (none: `K6_OUT`).
     pub out: &'a [String],
+    pub summary_mode: SummaryMode,
+    /// `--linger`: stay alive after the test until Ctrl-C / SIGTERM.
+    pub linger: bool,
 }
 
-pub fn run(args: RunArgs) -> Result<u8, Failure> {
-    let script = script_path(&args.script)?;
-    let resolved = resolve(&args.options, &script)?;
+/// `--summary-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryMode {
+    Compact,
+    Legacy,
+}
+
+impl SummaryMode {
+    /// k6's values; `full` (per-scenario and per-group sections) is refused.
+    pub fn parse(s: &str) -> Result<SummaryMode, Failure> {
+        match s {
+            "compact" => Ok(SummaryMode::Compact),
+            "legacy" => Ok(SummaryMode::Legacy),
+            "full" => Err(Failure::new(
+                exit::USAGE,
+                "--summary-mode=full is not supported by stampede yet: its per-scenario and \
+                 per-group sections need metrics kept per scenario and group; use compact or legacy",
+            )),
+            _ => Err(Failure::new(exit::USAGE, "invalid summary mode")),
+        }
+    }
+}
+
+pub fn run(args: RunArgs, no_color: bool) -> Result<u8, Failure> {
+    let summary_mode = SummaryMode::parse(&args.summary_mode)?;
+    let (script, source) = script_source(&args.script)?;
+    let resolved = resolve_source(&args.options, &script, source)?;
+    let no_summary = args.no_summary || resolved.options.no_summary.unwrap_or(false);
     execute(
         &script,
         resolved,
         RunOptions {
             quiet: args.quiet,
-            no_summary: args.no_summary,
+            no_summary,
             summary_export: args.summary_export.as_deref(),
             junit: args.junit.as_deref(),
             workers: args.workers,
-            no_color: args.no_color,
+            no_color,
             out: &args.out,
+            summary_mode,
+            linger: args.linger,
         },
     )
 }
 
 /// Runs a resolved test and reports it; shared by `run` and `demo`.
 pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, Failure> {
-    if r.options.vus_ignored() {
-        warn(&format!(
-            "`vus={}` option will be ignored, it only works in conjunction with `iterations`, `duration`, or `stages`",
-            r.options.vus.unwrap_or(0)
-        ));
+    for w in r.options.warnings() {
+        warn(&w);
     }
+    r.options
+        .check_trend_stats()
+        .map_err(|e| Failure::new(exit::USAGE, e))?;
     let scenarios = r.options.scenarios_resolved().map_err(Failure::config)?;
     for sc in &scenarios {
         if !r.init.exports.contains(&sc.exec) {
@@ -195,7 +232,20 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
         &opts,
         outputs::undelivered(&stats),
     )?;
-    Ok(exit_code(&outcome, &test))
+    let code = exit_code(&outcome, &test);
+    if opts.linger && !outcome.interrupted_by_signal {
+        linger();
+    }
+    Ok(code)
+}
+
+/// `--linger`: waits for Ctrl-C / SIGTERM once the test is over (k6 then exits with the test's
+/// own code).
+fn linger() {
+    let flag = interrupt_flag();
+    while !flag.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn script_name(script: &Path) -> String {
@@ -262,13 +312,10 @@ fn exit_code(o: &RunOutcome, test: &TestContext) -> u8 {
         exit::SCRIPT_ABORTED
     } else if o.threshold_abort.is_some() || o.thresholds.iter().any(|t| !t.passed) {
         if o.thresholds.iter().any(|t| !t.passed) {
-            eprintln!(
-                "{}",
-                stampede_js::log_line(
-                    LogLevel::Error,
-                    "thresholds on metrics have been crossed",
-                    &[]
-                )
+            stampede_js::log(
+                LogLevel::Error,
+                "thresholds on metrics have been crossed",
+                &[],
             );
         }
         exit::THRESHOLDS_FAILED
@@ -309,6 +356,10 @@ fn report(
             )
         })?;
     }
+    if opts.no_summary {
+        // k6 neither writes --summary-export nor calls handleSummary() then.
+        return Ok(());
+    }
     if let Some(path) = opts.summary_export {
         let json = serde_json::to_string_pretty(&stampede_report::summary_export(&data))
             .unwrap_or_default();
@@ -327,25 +378,19 @@ fn report(
             Ok(Some(json)) => write_summary_outputs(&json)?,
             Ok(None) => {}
             Err(CallError::Js(e)) => {
-                eprintln!(
-                    "{}",
-                    stampede_js::log_line(
-                        LogLevel::Error,
-                        &format!("handleSummary() failed: {}", e.with_stack()),
-                        &[]
-                    )
+                stampede_js::log(
+                    LogLevel::Error,
+                    &format!("handleSummary() failed: {}", e.with_stack()),
+                    &[],
                 );
-                if !opts.no_summary {
-                    print!("{}", stampede_report::render_text(&data));
-                }
+                print!("{}", render_summary(&data, opts.summary_mode));
             }
-            Err(CallError::Timeout) => eprintln!(
-                "{}",
-                stampede_js::log_line(LogLevel::Error, "handleSummary() timed out", &[])
-            ),
+            Err(CallError::Timeout) => {
+                stampede_js::log(LogLevel::Error, "handleSummary() timed out", &[])
+            }
         }
-    } else if !opts.no_summary {
-        print!("{}", stampede_report::render_text(&data));
+    } else {
+        print!("{}", render_summary(&data, opts.summary_mode));
     }
     Ok(())
 }

@@ -181,9 +181,10 @@ import http from 'k6/http';
 export const options = {
   iterations: 300,
   thresholds: {
-    'http_req_duration{name:item}': ['count==200'],
+    'http_reqs{name:item}': ['count==200'],
     'http_reqs{status:404}': ['count==100'],
-    'http_req_duration{expected_response:true}': ['count==200'],
+    'http_reqs{expected_response:true}': ['count==200'],
+    'http_req_duration{name:item}': ['max>=0'],
   },
 };
 export default function () {

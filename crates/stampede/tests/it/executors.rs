@@ -206,7 +206,7 @@ fn bad_scenarios_fail_fast_naming_the_field() {
     let server = target();
     for (options, field) in [
         ("{ scenarios: { x: { executor: 'nope' } } }", "scenarios.x.executor"),
-        ("{ scenarios: { x: { executor: 'constant-arrival-rate', duration: '1s', preAllocatedVUs: 1 } } }", "scenarios.x.rate"),
+        ("{ scenarios: { x: { executor: 'constant-arrival-rate', duration: '1s', preAllocatedVUs: 1 } } }", "scenario x has configuration errors: the iteration rate isn't specified"),
         ("{ scenarios: { x: { executor: 'constant-vus', duration: '-1s' } } }", "scenarios.x.duration"),
         ("{ scenarios: { x: { executor: 'ramping-vus', stages: [{ duration: '1s', target: 'ten' }] } } }", "scenarios.x.stages[0].target"),
         ("{ scenarios: { x: { executor: 'shared-iterations', exec: 'missing' } } }", "missing"),

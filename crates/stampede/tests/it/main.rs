@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod compat_cli;
 mod compat_js;
+mod compat_options;
 mod compat_run;
 mod dashboard;
 mod dashboards;
