@@ -35,22 +35,32 @@ const fn key(key: &'static str, about: &'static str) -> OptionKey {
     }
 }
 
+/// Why `paused` and the execution segments are refused for now.
+const DISTRIBUTED: &str = "not supported yet: stampede has no REST API to resume a paused \
+     test, nor execution segments (distributed runs are planned)";
+
 /// The keys `k6 inspect` lists for v1.1.0, plus `cloud` (k6 accepts it without a warning).
 pub const OPTION_KEYS: &[OptionKey] = &[
-    key("paused", "start the test paused"),
+    OptionKey {
+        key: "paused",
+        status: Status::Refused(DISTRIBUTED),
+        about: "start the test paused",
+    },
     key("vus", "VUs of the shortcut scenario"),
     key("duration", "duration of the shortcut scenario"),
     key("iterations", "iterations of the shortcut scenario"),
     key("stages", "ramping stages of the shortcut scenario"),
     key("scenarios", "named scenarios and their executors"),
-    key(
-        "executionSegment",
-        "the part of the test this instance runs",
-    ),
-    key(
-        "executionSegmentSequence",
-        "all the segments of a distributed test",
-    ),
+    OptionKey {
+        key: "executionSegment",
+        status: Status::Refused(DISTRIBUTED),
+        about: "the part of the test this instance runs",
+    },
+    OptionKey {
+        key: "executionSegmentSequence",
+        status: Status::Refused(DISTRIBUTED),
+        about: "all the segments of a distributed test",
+    },
     key("noSetup", "skip setup()"),
     key("setupTimeout", "how long setup() may run"),
     key("noTeardown", "skip teardown()"),
@@ -118,10 +128,11 @@ pub fn check_option_keys(options: &Value) -> Result<Vec<String>, ConfigError> {
     for (name, value) in obj {
         match option_key(name) {
             None => unknown.push(name.clone()),
+            // `false` asks for nothing (`paused: false`).
             Some(OptionKey {
                 status: Status::Refused(why),
                 ..
-            }) if !value.is_null() => {
+            }) if !value.is_null() && *value != Value::Bool(false) => {
                 return Err(ConfigError::invalid(
                     name.as_str(),
                     format!("not supported by stampede: {why}"),
@@ -229,7 +240,7 @@ const NO_PROVISIONING: &str = "stampede has no k6 extensions to provision (no bi
 /// configuration and runtime options, the logger, and the outputs it ships.
 pub const ENV_VARS: &[EnvVar] = &[
     // The options object.
-    env("K6_PAUSED"),
+    env_no("K6_PAUSED", DISTRIBUTED),
     env("K6_VUS"),
     env("K6_DURATION"),
     env("K6_ITERATIONS"),
@@ -247,7 +258,10 @@ pub const ENV_VARS: &[EnvVar] = &[
     env("K6_HTTP_DEBUG"),
     env("K6_INSECURE_SKIP_TLS_VERIFY"),
     env("K6_TLS_CIPHER_SUITES"),
-    env("K6_TLSAUTH"),
+    env_no(
+        "K6_TLSAUTH",
+        "give client certificates in the options' tlsAuth (a list of PEM pairs)",
+    ),
     env("K6_THROW"),
     env_no(
         "K6_THRESHOLDS",
@@ -255,7 +269,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     ),
     env("K6_BLACKLIST_IPS"),
     env("K6_BLOCK_HOSTNAMES"),
-    env("K6_HOSTS"),
+    env_no("K6_HOSTS", "give host name overrides in the options' hosts"),
     env("K6_NO_CONNECTION_REUSE"),
     env("K6_NO_VU_CONNECTION_REUSE"),
     env("K6_MIN_ITERATION_DURATION"),

@@ -10,6 +10,7 @@ mod duration;
 mod error;
 pub mod k6_keys;
 mod log;
+mod net;
 mod options;
 mod scenario;
 mod system_tags;
@@ -19,6 +20,7 @@ pub use error::ConfigError;
 pub use log::{
     configure as configure_log, console, log, log_line, LogConfig, LogFormat, LogLevel, LogOutput,
 };
+pub use net::{Dns, DnsPolicy, DnsSelect, NetOptions, TlsAuth};
 pub use options::{parse_stage, parse_stage_list, Options, ThresholdDef};
 pub use scenario::{Executor, Scenario, Stage};
 pub use system_tags::{SystemTag, SystemTagSet};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::duration::parse_duration;
+use crate::net::NetOptions;
 use crate::scenario::{as_uint, check_min_duration, parse_stages};
 use crate::{parse_go_duration, ConfigError, Executor, Scenario, Stage, SystemTagSet};
 
@@ -52,6 +53,8 @@ pub struct Options {
     pub rps: Option<u32>,
     pub min_iteration_duration: Option<Duration>,
     pub system_tags: Option<SystemTagSet>,
+    /// `hosts`, `dns`, `blockHostnames`, `blacklistIPs` and the TLS options.
+    pub net: NetOptions,
 }
 
 macro_rules! apply_fields {
@@ -81,6 +84,7 @@ impl Options {
             max_redirects, throw, discard_response_bodies, tags, no_setup, no_teardown,
             no_thresholds, no_summary, batch, batch_per_host, rps, min_iteration_duration,
             system_tags);
+        self.net.apply(other.net);
     }
 
     /// Parses k6's options object (from a script's exported `options` or a `--config` file).
@@ -213,6 +217,7 @@ impl Options {
         if let Some(v) = get("thresholds") {
             o.thresholds = Some(parse_thresholds(v)?);
         }
+        o.net = NetOptions::from_json(obj)?;
         Ok(o)
     }
 
@@ -274,7 +279,9 @@ impl Options {
                 "SUMMARY_TIME_UNIT" => o.summary_time_unit = Some(value.clone()),
                 "TAGS" => o.tags = Some(tag_map(&value, &key)?),
                 "SYSTEM_TAGS" => o.system_tags = Some(SystemTagSet::parse(value.split(','), &key)?),
-                _ => {}
+                other => {
+                    o.net.from_env(other, &value)?;
+                }
             }
         }
         Ok(o)

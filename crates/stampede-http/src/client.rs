@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use crate::message::{
     failed, finish, http_error_code, proto_str, ClientConfig, Hop, RawResponse, Request, Response,
     DEFAULT_USER_AGENT,
 };
+use crate::net::HostTarget;
 use crate::pool::{self, Conn, ConnMeta, KeyRef, Pool, Sender};
 use crate::timing::{ConnTrace, Phases};
 use crate::{redirect, tls};
@@ -296,6 +298,63 @@ impl Inner {
         }
     }
 
+    /// The address (and port) a new connection to `key` dials, after the test's network
+    /// rules: a blocked name fails, a `hosts` entry replaces the name (and maybe the port),
+    /// names are looked up (or taken from the cache while the DNS TTL allows), the DNS policy
+    /// and selection pick one address, and a blacklisted one fails.
+    async fn addresses(
+        &self,
+        key: KeyRef<'_>,
+        host: &url::Host<&str>,
+    ) -> Result<(Vec<IpAddr>, u16), Failure> {
+        let rules = &self.config.net;
+        let mut port = key.port;
+        let mut lookup = host.to_owned();
+        if let url::Host::Domain(name) = host {
+            rules.check_name(name)?;
+            if let Some(rule) = rules.host_rule(name, key.port) {
+                port = rule.target_port.unwrap_or(port);
+                lookup = match &rule.target {
+                    HostTarget::Ip(IpAddr::V4(ip)) => url::Host::Ipv4(*ip),
+                    HostTarget::Ip(IpAddr::V6(ip)) => url::Host::Ipv6(*ip),
+                    HostTarget::Name(n) => url::Host::Domain(n.clone()),
+                };
+            }
+        }
+        let ips = match &lookup {
+            url::Host::Ipv4(ip) => vec![IpAddr::V4(*ip)],
+            url::Host::Ipv6(ip) => vec![IpAddr::V6(*ip)],
+            url::Host::Domain(name) => {
+                let ttl = rules.dns_ttl;
+                let cached = match ttl {
+                    Some(ttl) if ttl.is_zero() => None,
+                    _ => self.pool.borrow_mut().cached_addrs(key, ttl),
+                };
+                match cached {
+                    Some(a) => a,
+                    None => {
+                        // Boxed, like `connect`: rare, and its state would otherwise make
+                        // every request's future several KiB larger.
+                        let a = Box::pin(pool::resolve(&url::Host::Domain(name.as_str()), port))
+                            .await?;
+                        self.pool.borrow_mut().cache_addrs(key, &a);
+                        a
+                    }
+                }
+            }
+        };
+        // k6 dials the one address its resolver chose (an IP address is taken as it is).
+        let ip = match &lookup {
+            url::Host::Domain(name) => {
+                let turn = self.pool.borrow_mut().next_dial(key);
+                rules.pick(name, &ips, turn)?[0]
+            }
+            _ => ips[0],
+        };
+        rules.check_ip(ip)?;
+        Ok((vec![ip], port))
+    }
+
     /// Gets a connection: a pooled one that is ready, else a new one.
     async fn acquire(
         &self,
@@ -319,19 +378,7 @@ impl Inner {
                 }
             }
         }
-        let cached = self.pool.borrow_mut().cached_addrs(key);
-        let addrs = match cached {
-            Some(a) => a,
-            None => {
-                // Boxed, like `connect` below: rare, and their state would otherwise make
-                // every request's future several KiB larger.
-                let a = Box::pin(pool::resolve(host, key.port)).await?;
-                if matches!(host, url::Host::Domain(_)) {
-                    self.pool.borrow_mut().cache_addrs(key, &a);
-                }
-                a
-            }
-        };
+        let (addrs, port) = self.addresses(key, host).await?;
         let tls = if key.https {
             let name = tls::server_name(host).ok_or_else(|| {
                 Failure::new(
@@ -343,7 +390,7 @@ impl Inner {
         } else {
             None
         };
-        let conn = Box::pin(pool::connect(&addrs, key.port, tls, ph)).await?;
+        let conn = Box::pin(pool::connect(&addrs, port, tls, ph)).await?;
         if conn.is_h2() && !self.config.no_connection_reuse {
             self.pool.borrow_mut().set_h2(key, &conn);
         }

@@ -46,6 +46,10 @@ pub mod code {
     pub const DNS: u32 = 1100;
     /// DNS: no such host.
     pub const DNS_NO_SUCH_HOST: u32 = 1101;
+    /// The address is in a `blacklistIPs` range.
+    pub const BLACKLISTED_IP: u32 = 1110;
+    /// The host name matches a `blockHostnames` pattern.
+    pub const BLOCKED_HOSTNAME: u32 = 1111;
     /// Generic TCP error.
     pub const TCP: u32 = 1200;
     /// Broken pipe on write.
@@ -164,6 +168,11 @@ impl Failure {
                     other => Self::new(code::TLS, format!("{VERIFY}: {other:?}")),
                 }
             }
+            // The peer refused the handshake: Go's `remote error`, which k6 files under 1010.
+            Some(rustls::Error::AlertReceived(alert)) => Self::new(
+                code::NET_NON_TCP,
+                format!("remote error: tls: {}", go_alert(*alert)),
+            ),
             Some(other) => Self::new(code::TLS, format!("tls: {other}")),
             None => Self::io(e, "read"),
         }
@@ -266,6 +275,29 @@ fn h2_code_name(raw: u32) -> Option<&'static str> {
         "HTTP_1_1_REQUIRED",
     ];
     NAMES.get(raw as usize).copied()
+}
+
+/// A TLS alert as Go names it (`handshake failure`, `bad certificate`, ...).
+fn go_alert(alert: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    match alert {
+        A::ProtocolVersion => "protocol version not supported".into(),
+        A::UnknownCA => "unknown certificate authority".into(),
+        A::CertificateRequired => "certificate required".into(),
+        A::NoApplicationProtocol => "no application protocol".into(),
+        other => {
+            // `HandshakeFailure` → `handshake failure`.
+            let name = format!("{other:?}");
+            let mut words = String::new();
+            for (i, c) in name.chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    words.push(' ');
+                }
+                words.push(c.to_ascii_lowercase());
+            }
+            words
+        }
+    }
 }
 
 fn find_rustls(e: &io::Error) -> Option<&rustls::Error> {

@@ -19,7 +19,8 @@
 //! dialing), `timing` (IO wrappers that observe writes/reads, [`Timings`]),
 //! `tls` (rustls configuration), `cookies` ([`CookieJar`]), `redirect`
 //! (Go's rules), `headers` (request head, response header conversion),
-//! `decode` (gzip/deflate), `error` (k6 error codes).
+//! `decode` (gzip/deflate), `error` (k6 error codes), `net` (`hosts`, blocked names and
+//! ranges, DNS ttl/select/policy).
 
 mod client;
 mod cookies;
@@ -27,6 +28,7 @@ mod decode;
 mod error;
 mod headers;
 mod message;
+mod net;
 mod pool;
 mod redirect;
 mod timing;
@@ -36,5 +38,6 @@ pub use client::HttpClient;
 pub use cookies::{parse_set_cookie, CookieJar, CookieOptions, ResponseCookie};
 pub use error::{code as error_code, HttpError};
 pub use message::{ClientConfig, Hop, Request, Response, DEFAULT_USER_AGENT};
+pub use net::{split_host_port, HostRule, HostTarget, NetRules, Policy, Select};
 pub use timing::Timings;
 pub use tls::build_tls;

@@ -40,6 +40,8 @@ pub struct ClientConfig {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Idle HTTP/1.1 connections kept per host.
     pub max_idle_per_host: usize,
+    /// `hosts`, `blockHostnames`, `blacklistIPs` and `dns`.
+    pub net: crate::NetRules,
 }
 
 impl Default for ClientConfig {
@@ -50,6 +52,7 @@ impl Default for ClientConfig {
             no_connection_reuse: false,
             tls: None,
             max_idle_per_host: 32,
+            net: crate::NetRules::default(),
         }
     }
 }

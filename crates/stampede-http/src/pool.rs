@@ -24,9 +24,6 @@ use crate::error::{code, Failure};
 use crate::headers::ReqBody;
 use crate::timing::{ConnTrace, Counted, Phases, Timed};
 
-/// How long resolved addresses are reused (k6's default DNS TTL is 5m).
-const DNS_TTL: Duration = Duration::from_secs(300);
-
 /// Identifies a pool of connections: scheme, host and port.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct KeyRef<'a> {
@@ -85,6 +82,8 @@ struct HostEntry {
     idle: Vec<Idle>,
     h2: Option<Shared>,
     dns: Option<(Vec<IpAddr>, Instant)>,
+    /// New connections made to this host (for `dns.select: roundRobin`).
+    dials: usize,
 }
 
 impl HostEntry {
@@ -123,6 +122,7 @@ impl Pool {
                     idle: Vec::new(),
                     h2: None,
                     dns: None,
+                    dials: 0,
                 });
                 self.hosts.len() - 1
             }
@@ -207,10 +207,22 @@ impl Pool {
         }
     }
 
-    /// Cached addresses of `key`'s host, if still fresh.
-    pub(crate) fn cached_addrs(&mut self, key: KeyRef<'_>) -> Option<Vec<IpAddr>> {
+    /// Cached addresses of `key`'s host, if younger than `ttl` (`None`: any age).
+    pub(crate) fn cached_addrs(
+        &mut self,
+        key: KeyRef<'_>,
+        ttl: Option<Duration>,
+    ) -> Option<Vec<IpAddr>> {
         let (addrs, at) = self.find(key)?.dns.as_ref()?;
-        (at.elapsed() < DNS_TTL).then(|| addrs.clone())
+        ttl.is_none_or(|ttl| at.elapsed() < ttl)
+            .then(|| addrs.clone())
+    }
+
+    /// How many connections were dialed to `key` before this one.
+    pub(crate) fn next_dial(&mut self, key: KeyRef<'_>) -> usize {
+        let e = self.entry(key);
+        e.dials += 1;
+        e.dials - 1
     }
 
     pub(crate) fn cache_addrs(&mut self, key: KeyRef<'_>, addrs: &[IpAddr]) {
@@ -392,6 +404,11 @@ fn go_cipher_name(suite: rustls::CipherSuite) -> &'static str {
         C::TLS13_AES_128_GCM_SHA256 => "TLS_AES_128_GCM_SHA256",
         C::TLS13_AES_256_GCM_SHA384 => "TLS_AES_256_GCM_SHA384",
         C::TLS13_CHACHA20_POLY1305_SHA256 => "TLS_CHACHA20_POLY1305_SHA256",
+        // k6 shows Go's older names of these two.
+        C::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => {
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"
+        }
+        C::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
         other => other.as_str().unwrap_or(""),
     }
 }

@@ -31,6 +31,8 @@ pub struct TestSettings {
     /// `minIterationDuration`: a VU that finished an iteration sooner waits out the rest
     /// (after `iteration_duration` is measured, as in k6).
     pub min_iteration_duration: Option<Duration>,
+    /// `noVUConnectionReuse`: a VU's connections are closed before each of its iterations.
+    pub no_vu_connection_reuse: bool,
     /// `rps`: at most this many requests a second, from all VUs together.
     pub rps: Option<std::num::NonZeroU32>,
     /// `batch` and `batchPerHost`: how many of an `http.batch` call's requests run at once.

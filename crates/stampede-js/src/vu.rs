@@ -424,6 +424,9 @@ impl Vu {
 
     /// Runs one iteration; emits `iterations`, `iteration_duration` and the data counters.
     pub async fn iterate(&mut self, job: IterationJob) -> IterationOutcome {
+        if self.state.worker.test.settings.no_vu_connection_reuse {
+            self.state.http.clear_connections();
+        }
         let start = Instant::now();
         let deadline = job.hard_deadline;
         self.state.deadline.set(deadline);

@@ -109,6 +109,51 @@ pub struct OptionFlags {
     /// The system tags samples carry, comma-separated (default: k6's).
     #[arg(long)]
     pub system_tags: Option<String>,
+    /// Most parallel requests of one http.batch() call (default 20).
+    #[arg(long)]
+    pub batch: Option<u32>,
+    /// Most parallel requests to one host of one http.batch() call (default 6).
+    #[arg(long)]
+    pub batch_per_host: Option<u32>,
+    /// Most HTTP requests per second, all VUs together.
+    #[arg(long)]
+    pub rps: Option<u32>,
+    /// Shortest iteration: a VU waits out the rest after a quicker one.
+    #[arg(long)]
+    pub min_iteration_duration: Option<String>,
+    /// Close a VU's connections before each of its iterations.
+    #[arg(long)]
+    pub no_vu_connection_reuse: bool,
+    /// Refuse requests to an IP range (CIDR; repeatable).
+    #[arg(long = "blacklist-ip")]
+    pub blacklist_ip: Vec<String>,
+    /// Refuse requests to host names matching these patterns (comma-separated, `*.` allowed).
+    #[arg(long)]
+    pub block_hostnames: Option<String>,
+    /// DNS: `ttl=5m,select=random,policy=preferIPv4` (ttl: inf, 0 or a duration; select:
+    /// first, random, roundRobin; policy: preferIPv4, preferIPv6, onlyIPv4, onlyIPv6, any).
+    #[arg(long)]
+    pub dns: Option<String>,
+    /// k6's REST API address: stampede serves no REST API yet, so it is only checked.
+    #[arg(short = 'a', long, hide = true)]
+    pub address: Option<String>,
+    /// Refused: see `refused_flags`.
+    #[arg(short = 'p', long, hide = true)]
+    pub paused: bool,
+    #[arg(long, hide = true)]
+    pub execution_segment: Option<String>,
+    #[arg(long, hide = true)]
+    pub execution_segment_sequence: Option<String>,
+    #[arg(long, hide = true)]
+    pub local_ips: Option<String>,
+    #[arg(long, hide = true)]
+    pub profiling_enabled: bool,
+    #[arg(long, hide = true)]
+    pub secret_source: Vec<String>,
+    #[arg(long, hide = true)]
+    pub traces_output: Option<String>,
+    #[arg(short = 't', long = "type", hide = true)]
+    pub test_type: Option<String>,
     /// Pass the system environment to __ENV (default true).
     #[arg(long, env = "K6_INCLUDE_SYSTEM_ENV_VARS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub include_system_env_vars: bool,

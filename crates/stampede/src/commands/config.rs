@@ -85,7 +85,89 @@ pub fn cli_options(f: &OptionFlags) -> Result<Options, Failure> {
                 .map_err(|e| flag_err("--system-tags", t, &e))?,
         );
     }
+    o.batch = f.batch;
+    o.batch_per_host = f.batch_per_host;
+    o.rps = f.rps;
+    o.no_vu_connection_reuse = set(f.no_vu_connection_reuse);
+    if let Some(d) = &f.min_iteration_duration {
+        o.min_iteration_duration =
+            Some(parse_go_duration(d).map_err(|e| flag_err("--min-iteration-duration", d, &e))?);
+    }
+    // The network flags read as their K6_* variables do.
+    let mut net = |var: &str, flag: &str, value: &str| {
+        o.net
+            .from_env(var, value)
+            .map(|_| ())
+            .map_err(|e| flag_err(flag, value, &e))
+    };
+    if !f.blacklist_ip.is_empty() {
+        net("BLACKLIST_IPS", "--blacklist-ip", &f.blacklist_ip.join(","))?;
+    }
+    if let Some(v) = &f.block_hostnames {
+        net("BLOCK_HOSTNAMES", "--block-hostnames", v)?;
+    }
+    if let Some(v) = &f.dns {
+        net("DNS", "--dns", v)?;
+    }
+    refused_flags(f)?;
     Ok(o)
+}
+
+/// k6's flags stampede can't honour yet: an error saying so (exit 255), or, where ignoring
+/// one changes no result, a warning.
+fn refused_flags(f: &OptionFlags) -> Result<(), Failure> {
+    let refuse = |flag: &str, why: &str| {
+        Err(Failure::new(
+            USAGE,
+            format!("{flag} is not supported by stampede: {why}"),
+        ))
+    };
+    let distributed = "not yet: stampede has no REST API to resume a paused test, nor \
+                       execution segments (distributed runs are planned)";
+    if f.paused {
+        return refuse("--paused", distributed);
+    }
+    if f.execution_segment.is_some() {
+        return refuse("--execution-segment", distributed);
+    }
+    if f.execution_segment_sequence.is_some() {
+        return refuse("--execution-segment-sequence", distributed);
+    }
+    if f.local_ips.is_some() {
+        return refuse(
+            "--local-ips",
+            "binding requests to local IP addresses is not supported yet",
+        );
+    }
+    if !f.secret_source.is_empty() {
+        return refuse("--secret-source", "k6/secrets is not supported yet");
+    }
+    if f.traces_output.is_some() {
+        return refuse(
+            "--traces-output",
+            "k6/http's tracing instrumentation is not supported yet",
+        );
+    }
+    match f.test_type.as_deref() {
+        None | Some("js") => {}
+        Some("archive") => return refuse("--type archive", "k6 archives are not supported yet"),
+        Some(other) => {
+            return Err(Failure::new(
+                USAGE,
+                format!(
+                    "invalid argument {other:?} for \"-t, --type\" flag: must be js or archive"
+                ),
+            ))
+        }
+    }
+    let warn = |msg: &str| stampede_core::log(stampede_core::LogLevel::Warning, msg, &[]);
+    if f.address.is_some() {
+        warn("--address is ignored: stampede serves no REST API yet");
+    }
+    if f.profiling_enabled {
+        warn("--profiling-enabled is ignored: stampede serves no pprof endpoints");
+    }
+    Ok(())
 }
 
 /// `__ENV`: the system environment (unless disabled) plus `-e KEY=VALUE`.
@@ -140,12 +222,87 @@ pub fn script_path(p: &Path) -> Result<PathBuf, Failure> {
 
 /// The HTTP client settings every VU shares.
 pub fn http_config(o: &Options) -> Result<Arc<stampede_http::ClientConfig>, Failure> {
+    let insecure = o.insecure_skip_tls_verify.unwrap_or(false);
+    let net = &o.net;
+    let tls = stampede_http::tls::TlsSettings {
+        insecure,
+        min_version: net.tls_version.as_ref().and_then(|v| v.0.clone()),
+        max_version: net.tls_version.as_ref().and_then(|v| v.1.clone()),
+        cipher_suites: net.tls_cipher_suites.clone(),
+        client_certs: net
+            .tls_auth
+            .iter()
+            .flatten()
+            .map(|a| (a.cert.clone(), a.key.clone()))
+            .collect(),
+    };
+    for (i, a) in net.tls_auth.iter().flatten().enumerate() {
+        if a.password.is_some() {
+            return Err(Failure::config(format!(
+                "tlsAuth[{i}].password: encrypted private keys are not supported by stampede; \
+                 give the key decrypted (openssl pkey -in key.pem -out plain.pem)"
+            )));
+        }
+        if !a.domains.is_empty() {
+            // k6's warning: Go's client picks the certificate, whatever the domains say.
+            stampede_core::log(
+                stampede_core::LogLevel::Warning,
+                "tlsAuth.domains option could be removed in the next releases, it's recommended \
+                 to leave it empty and let k6 automatically detect from the provided certificate.",
+                &[],
+            );
+        }
+    }
+    let rules = net_rules(net).map_err(Failure::config)?;
     Ok(Arc::new(stampede_http::ClientConfig {
-        insecure_skip_tls_verify: o.insecure_skip_tls_verify.unwrap_or(false),
+        insecure_skip_tls_verify: insecure,
         no_connection_reuse: o.no_connection_reuse.unwrap_or(false),
         user_agent: o.user_agent.clone(),
+        tls: if tls.is_default() {
+            None
+        } else {
+            let (config, warnings) =
+                stampede_http::tls::build_tls_settings(&tls).map_err(Failure::config)?;
+            for w in warnings {
+                stampede_core::log(stampede_core::LogLevel::Warning, &w, &[]);
+            }
+            Some(config)
+        },
+        net: rules,
         ..Default::default()
     }))
+}
+
+/// The HTTP client's network rules from k6's `hosts`, `blockHostnames`, `blacklistIPs`, `dns`.
+fn net_rules(net: &stampede_core::NetOptions) -> Result<stampede_http::NetRules, String> {
+    use stampede_core::{DnsPolicy, DnsSelect};
+    use stampede_http::{HostRule, Policy, Select};
+    let mut rules = stampede_http::NetRules::default();
+    for (name, target) in net.hosts.iter().flatten() {
+        rules
+            .hosts
+            .push(HostRule::parse(name, target).map_err(|e| format!("invalid hosts: {e}"))?);
+    }
+    rules.blocked_hostnames = (net.block_hostnames.iter().flatten())
+        .map(|p| p.to_ascii_lowercase())
+        .collect();
+    rules.blacklist = net.blacklist_ips.clone().unwrap_or_default();
+    if let Some(ttl) = net.dns.ttl {
+        rules.dns_ttl = ttl;
+    }
+    rules.select = match net.dns.select.unwrap_or_default() {
+        DnsSelect::First => Select::First,
+        DnsSelect::Random => Select::Random,
+        DnsSelect::RoundRobin => Select::RoundRobin,
+    };
+    rules.policy = match net.dns.policy.unwrap_or_default() {
+        DnsPolicy::PreferIpv4 => Policy::PreferIpv4,
+        DnsPolicy::PreferIpv6 => Policy::PreferIpv6,
+        DnsPolicy::OnlyIpv4 => Policy::OnlyIpv4,
+        DnsPolicy::OnlyIpv6 => Policy::OnlyIpv6,
+        DnsPolicy::Any => Policy::Any,
+    };
+    Ok(rules)
 }
 
 /// Everything resolved before the run: options from every source and the script's exports.
@@ -236,6 +393,7 @@ pub fn resolve_source(
         max_redirects: options.max_redirects.unwrap_or(10),
         min_iteration_duration: options.min_iteration_duration,
         rps: options.rps.and_then(std::num::NonZeroU32::new),
+        no_vu_connection_reuse: options.no_vu_connection_reuse.unwrap_or(false),
         batch: stampede_js::BatchLimits {
             total: options.batch.unwrap_or(20),
             per_host: options.batch_per_host.unwrap_or(6),

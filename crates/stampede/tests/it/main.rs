@@ -4,6 +4,7 @@
 mod api;
 mod compat_cli;
 mod compat_js;
+mod compat_net;
 mod compat_options;
 mod compat_run;
 mod dashboard;
