@@ -50,6 +50,10 @@ pub struct Options {
     pub batch_per_host: Option<u32>,
     pub min_iteration_duration: Option<Duration>,
     pub system_tags: Option<SystemTagSet>,
+    /// Keep each VU's cookies across iterations (k6's `noCookiesReset`).
+    pub no_cookies_reset: Option<bool>,
+    /// Log every HTTP request and response: `"headers"` or `"full"` (k6's `httpDebug`).
+    pub http_debug: Option<String>,
 }
 
 macro_rules! apply_fields {
@@ -78,7 +82,7 @@ impl Options {
             no_connection_reuse, no_vu_connection_reuse, user_agent, insecure_skip_tls_verify,
             max_redirects, throw, discard_response_bodies, tags, no_setup, no_teardown,
             no_thresholds, no_summary, batch, batch_per_host, min_iteration_duration,
-            system_tags);
+            system_tags, no_cookies_reset, http_debug);
     }
 
     /// Parses k6's options object (from a script's exported `options` or a `--config` file).
@@ -151,6 +155,8 @@ impl Options {
             batch: uint("batch")?.map(|n| n as u32),
             batch_per_host: uint("batchPerHost")?.map(|n| n as u32),
             min_iteration_duration: duration("minIterationDuration")?,
+            no_cookies_reset: boolean("noCookiesReset")?,
+            http_debug: string("httpDebug")?,
             ..Options::default()
         };
         if let Some(v) = get("summaryTrendStats") {
@@ -255,6 +261,8 @@ impl Options {
                 "TEARDOWN_TIMEOUT" => o.teardown_timeout = Some(dur_of(&value)?),
                 "NO_CONNECTION_REUSE" => o.no_connection_reuse = Some(bool_of(&value)?),
                 "NO_VU_CONNECTION_REUSE" => o.no_vu_connection_reuse = Some(bool_of(&value)?),
+                "NO_COOKIES_RESET" => o.no_cookies_reset = Some(bool_of(&value)?),
+                "HTTP_DEBUG" => o.http_debug = Some(value.clone()),
                 "USER_AGENT" => o.user_agent = Some(value.clone()),
                 "INSECURE_SKIP_TLS_VERIFY" => o.insecure_skip_tls_verify = Some(bool_of(&value)?),
                 "MAX_REDIRECTS" => o.max_redirects = Some(int_of(&value)?.max(0) as u32),
@@ -440,6 +448,12 @@ impl Options {
         }
         if let Some(v) = self.system_tags {
             m.insert("systemTags".into(), v.names().collect::<Vec<_>>().into());
+        }
+        if let Some(v) = self.no_cookies_reset {
+            m.insert("noCookiesReset".into(), v.into());
+        }
+        if let Some(v) = &self.http_debug {
+            m.insert("httpDebug".into(), v.clone().into());
         }
         Value::Object(m)
     }

@@ -46,7 +46,8 @@ impl std::fmt::Debug for HttpClient {
 struct Inner {
     config: Arc<ClientConfig>,
     pool: RefCell<Pool>,
-    jar: CookieJar,
+    /// The VU's jar; [`HttpClient::reset_cookies`] puts a new one in its place.
+    jar: RefCell<CookieJar>,
 }
 
 /// What a round trip learned about its connection.
@@ -74,7 +75,7 @@ impl HttpClient {
             inner: Rc::new(Inner {
                 pool: RefCell::new(Pool::new(max_idle)),
                 config,
-                jar: CookieJar::new(),
+                jar: RefCell::new(CookieJar::new()),
             }),
         }
     }
@@ -88,7 +89,17 @@ impl HttpClient {
 
     /// The client's cookie jar (shared, not a copy).
     pub fn cookie_jar(&self) -> CookieJar {
-        self.inner.jar.clone()
+        self.inner.jar.borrow().clone()
+    }
+
+    /// Puts a new, empty jar in place of the current one, as k6 does at the start of each
+    /// iteration: a jar the script still holds keeps its cookies but is no longer the client's.
+    pub fn reset_cookies(&self) {
+        let mut jar = self.inner.jar.borrow_mut();
+        if !jar.is_shared() && jar.is_empty() {
+            return;
+        }
+        *jar = CookieJar::new();
     }
 
     /// Drops pooled connections and all cookies (k6 resets the jar each
@@ -105,7 +116,7 @@ impl HttpClient {
 
     /// Deletes all cookies in the jar.
     pub fn clear_cookies(&self) {
-        self.inner.jar.clear_all();
+        self.inner.jar.borrow().clear_all();
     }
 
     /// Idle HTTP/1.1 plus shared HTTP/2 connections currently pooled.
@@ -131,7 +142,13 @@ impl Inner {
             cookies,
             replace_jar_cookies,
             use_jar,
+            jar,
         } = req;
+        let jar = match jar {
+            _ if !use_jar => None,
+            Some(j) => Some(j),
+            None => Some(self.jar.borrow().clone()),
+        };
         let start = Instant::now();
         let deadline = tokio::time::Instant::from_std(start)
             .checked_add(timeout)
@@ -174,9 +191,8 @@ impl Inner {
                 cookie.push('=');
                 cookie.push_str(v);
             }
-            if use_jar {
-                self.jar
-                    .append_request_cookies(&url, &mut cookie, &replace_jar_cookies);
+            if let Some(jar) = &jar {
+                jar.append_request_cookies(&url, &mut cookie, &replace_jar_cookies);
             }
             let referer = prev_url.as_ref().and_then(|p| redirect::referer(p, &url));
             let spec = HeadSpec {
@@ -237,8 +253,8 @@ impl Inner {
                 }
             };
 
-            if use_jar {
-                self.jar.store_response(&url, &raw.headers);
+            if let Some(jar) = &jar {
+                jar.store_response(&url, &raw.headers);
             }
             let status = raw.status.as_u16();
             hops.push(Hop {

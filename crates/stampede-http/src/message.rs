@@ -79,8 +79,11 @@ pub struct Request {
     /// Names of jar cookies not to send because [`Request::cookies`] replaces
     /// them (k6's `{ value, replace: true }`).
     pub replace_jar_cookies: Vec<String>,
-    /// Send cookies from, and store `Set-Cookie` into, the client's jar.
+    /// Send cookies from, and store `Set-Cookie` into, a jar: [`Request::jar`] or else the
+    /// client's.
     pub use_jar: bool,
+    /// The jar to use instead of the client's (k6's `jar` param).
+    pub jar: Option<crate::CookieJar>,
 }
 
 impl Request {
@@ -98,6 +101,7 @@ impl Request {
             cookies: Vec::new(),
             replace_jar_cookies: Vec::new(),
             use_jar: true,
+            jar: None,
         }
     }
 }

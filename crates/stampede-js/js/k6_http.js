@@ -35,7 +35,7 @@ function durationMs(v) {
 
 // The request as the native side reads it: an array, so no property names are looked up.
 // [method, url, body, headers [[k, v]...], cookies [[k, v, replace]...], tags {}, timeoutMs,
-//  redirects, responseType, hasCallback, callback, throw]
+//  redirects, responseType, hasCallback, callback, throw, jar handle]
 function prepare(method, url, body, params) {
   const p = params || {};
   const headers = [];
@@ -75,6 +75,8 @@ function prepare(method, url, body, params) {
     'responseCallback' in p,
     p.responseCallback,
     p.throw === undefined ? undefined : !!p.throw,
+    // As k6: a `jar` that is not a cookie jar is ignored.
+    p.jar && typeof p.jar === 'object' ? p.jar[JAR] : undefined,
   ];
 }
 
@@ -297,13 +299,48 @@ export function url(strings, ...values) {
   return { __k6url: true, url: full, name, toString() { return full; } };
 }
 
-export function cookieJar() {
-  return {
-    cookiesForURL(u) { return N.jarGet(String(u)); },
-    set(u, name, value, opts) { N.jarSet(String(u), String(name), String(value), opts || {}); },
-    clear(u) { N.jarClear(String(u)); },
-    delete(u, name) { N.jarDelete(String(u), String(name)); },
+// The native jar of a script's jar object, out of sight of Object.keys and JSON.stringify
+// (k6's jar objects show only their four methods).
+const JAR = Symbol('jar');
+
+// k6 reads the options' keys case-insensitively and converts them as Go's http.Cookie fields.
+function jarOptions(opts) {
+  const o = {};
+  if (opts === undefined || opts === null) return o;
+  for (const k of Object.keys(opts)) {
+    const v = opts[k];
+    switch (k.toLowerCase()) {
+      case 'path': o.path = String(v); break;
+      case 'domain': o.domain = String(v); break;
+      case 'expires': o.expires = String(v); break;
+      case 'max_age': o.max_age = Math.trunc(Number(v)) || 0; break;
+      case 'secure': o.secure = !!v; break;
+      case 'http_only': o.http_only = !!v; break;
+      default:
+    }
+  }
+  return o;
+}
+
+function wrapJar(handle) {
+  const jar = {
+    clear(u) { N.jarClear(handle, String(u)); },
+    cookiesForURL(u) { return N.jarGet(handle, String(u)); },
+    delete(u, name) { N.jarDelete(handle, String(u), String(name)); },
+    set(u, name, value, opts) { return N.jarSet(handle, String(u), String(name), String(value), jarOptions(opts)); },
   };
+  Object.defineProperty(jar, JAR, { value: handle });
+  return jar;
+}
+
+// `new http.CookieJar()`: a jar of its own, used by requests given it as their `jar` param.
+export function CookieJar() {
+  return wrapJar(N.newJar());
+}
+
+// The VU's jar for the running iteration (a new one each iteration unless `noCookiesReset`).
+export function cookieJar() {
+  return wrapJar(N.vuJar());
 }
 
 export const TLS_1_0 = 'tls1.0';
@@ -313,5 +350,5 @@ export const TLS_1_3 = 'tls1.3';
 
 export default {
   request, asyncRequest, get, head, post, put, patch, del, options, batch, expectedStatuses, setResponseCallback,
-  url, cookieJar, Response, TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3,
+  url, cookieJar, CookieJar, Response, TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3,
 };

@@ -34,6 +34,8 @@ pub struct TestSettings {
     pub raw_samples: bool,
     /// k6's system tags the samples carry (`systemTags`).
     pub system_tags: stampede_core::SystemTagSet,
+    /// Keep each VU's cookies across iterations (`noCookiesReset`).
+    pub no_cookies_reset: bool,
 }
 
 /// Why the test was stopped early from the script.

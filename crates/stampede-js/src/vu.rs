@@ -112,6 +112,14 @@ pub(crate) struct VuState {
 pub(crate) struct Interrupted;
 
 impl VuState {
+    /// k6 gives each iteration (and each `setup()`, `teardown()`...) a new, empty cookie jar,
+    /// unless `noCookiesReset`.
+    fn reset_cookies(&self) {
+        if !self.worker.test.settings.no_cookies_reset {
+            self.http.reset_cookies();
+        }
+    }
+
     /// Runs the future `make` returns to completion on the worker's runtime, suspending this
     /// VU meanwhile. `make` runs when the worker first polls, on the worker's own stack: a
     /// request's future is kilobytes, and every page a VU's stack has touched stays resident
@@ -401,6 +409,7 @@ impl Vu {
 
     /// Runs one iteration; emits `iterations`, `iteration_duration` and the data counters.
     pub async fn iterate(&mut self, job: IterationJob) -> IterationOutcome {
+        self.state.reset_cookies();
         let start = Instant::now();
         let deadline = job.hard_deadline;
         self.state.deadline.set(deadline);
@@ -448,6 +457,7 @@ impl Vu {
         job: Option<IterationJob>,
     ) -> Result<Option<String>, JsError> {
         *self.state.job.borrow_mut() = job;
+        self.state.reset_cookies();
         // k6 runs setup() and teardown() in groups of their names: their samples are tagged
         // `group=::setup`, with no scenario.
         if matches!(name, "setup" | "teardown") {

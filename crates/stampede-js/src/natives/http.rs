@@ -37,7 +37,7 @@ struct Prepared {
 }
 
 /// k6's exception for a failed request under `throw`: a `GoError`, as k6 raises Go errors.
-fn go_exception(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
+pub(crate) fn go_exception(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
     match Exception::from_message(ctx.clone(), message).and_then(|e| {
         e.set("name", "GoError")?;
         Ok(e)
@@ -153,6 +153,8 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         callback,
         throw: item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw),
     };
+    let jar = item::<Option<rquickjs::Class<'js, super::cookie_jar::JarHandle>>>(a, len, 12)?
+        .map(|h| h.borrow().jar.clone());
     let req = Request {
         method,
         url,
@@ -164,6 +166,7 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         cookies,
         replace_jar_cookies,
         use_jar: true,
+        jar,
     };
     Ok((req, prepared))
 }
@@ -446,11 +449,6 @@ fn finish<'js>(
     make_response(ctx, s, p, req, r)
 }
 
-/// A URL for the cookie-jar calls, or a JS error naming it.
-fn parse_url(ctx: &Ctx<'_>, u: &str) -> Result<url::Url> {
-    url::Url::parse(u).map_err(|e| throw(ctx, format!("invalid URL {u:?}: {e}")))
-}
-
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
     // For `res.request.headers` (a string, not a function: read once per `res.request`).
     n.set(
@@ -539,68 +537,6 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         )?,
     )?;
 
-    let s = state.clone();
-    n.set(
-        "jarGet",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, u: String| -> Result<Object<'js>> {
-                let url = parse_url(&ctx, &u)?;
-                let o = Object::new(ctx.clone())?;
-                for (name, values) in s.http.cookie_jar().cookies_for_url(&url) {
-                    o.set(name, values)?;
-                }
-                Ok(o)
-            },
-        )?,
-    )?;
-    let s = state.clone();
-    n.set(
-        "jarSet",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>,
-                  u: String,
-                  name: String,
-                  value: String,
-                  opts: Object<'js>|
-                  -> Result<()> {
-                let url = parse_url(&ctx, &u)?;
-                let o = stampede_http::CookieOptions {
-                    domain: opts.get("domain")?,
-                    path: opts.get("path")?,
-                    expires: opts.get("expires")?,
-                    max_age: opts.get::<_, Option<f64>>("max_age")?.map(|n| n as i64),
-                    secure: opts.get::<_, Option<bool>>("secure")?.unwrap_or(false),
-                    http_only: opts.get::<_, Option<bool>>("http_only")?.unwrap_or(false),
-                };
-                s.http
-                    .cookie_jar()
-                    .set(&url, &name, &value, &o)
-                    .map_err(|e| throw(&ctx, &e))
-            },
-        )?,
-    )?;
-    let s = state.clone();
-    n.set(
-        "jarClear",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, u: String| -> Result<()> {
-            let url = parse_url(&ctx, &u)?;
-            s.http.cookie_jar().clear(&url);
-            Ok(())
-        })?,
-    )?;
-    let s = state.clone();
-    n.set(
-        "jarDelete",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, u: String, name: String| -> Result<()> {
-                let url = parse_url(&ctx, &u)?;
-                s.http.cookie_jar().delete(&url, &name);
-                Ok(())
-            },
-        )?,
-    )?;
+    super::cookie_jar::install(ctx, n, state)?;
     Ok(())
 }

@@ -199,6 +199,7 @@ pub fn resolve(flags: &OptionFlags, script: &Path) -> Result<Resolved, Failure> 
         kept_tags: Default::default(),
         raw_samples: false,
         system_tags: options.system_tags.unwrap_or_default(),
+        no_cookies_reset: options.no_cookies_reset.unwrap_or(false),
     };
     Ok(Resolved {
         options,

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod compat_http;
 mod dashboard;
 mod dashboards;
 mod errors;
