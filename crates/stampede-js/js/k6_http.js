@@ -3,14 +3,66 @@
 const N = globalThis.__stampede_native;
 N.load('http');
 
+// Go's fmt "%v" of a number as k6 exports it: an integer up to 2^53 is an int64, anything
+// else a float64 (shortest digits, exponent form below 1e-4 and from 1e6 on, as Go's %g).
+function goNumber(n) {
+  if (Number.isInteger(n) && Math.abs(n) <= 2 ** 53 && !Object.is(n, -0)) return String(n);
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  if (Object.is(n, -0)) return '-0';
+  const [mant, e] = n.toExponential().split('e');
+  const exp = Number(e);
+  if (exp >= -4 && exp < 6) return String(n);
+  const abs = String(Math.abs(exp));
+  return `${mant}e${exp < 0 ? '-' : '+'}${abs.length < 2 ? '0' + abs : abs}`;
+}
+
+const pad = (n, w) => String(n).padStart(w, '0');
+
+// Go's time.Time.String() of a Date (k6 exports a Date as a time.Time; UTC here).
+function goTime(d) {
+  if (Number.isNaN(d.getTime())) return '<invalid Date>';
+  const frac = d.getUTCMilliseconds() ? '.' + pad(d.getUTCMilliseconds(), 3).replace(/0+$/, '') : '';
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} `
+    + `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}${frac} +0000 UTC`;
+}
+
+// A form value as k6 writes it: Go's fmt "%v" of the exported JS value (nested arrays as
+// `[a b]`, objects as `map[k:v]` with sorted keys, null and undefined as `<nil>`).
+function goValue(v) {
+  if (v === null || v === undefined) return '<nil>';
+  switch (typeof v) {
+    case 'string': return v;
+    case 'number': return goNumber(v);
+    case 'boolean': return v ? 'true' : 'false';
+    case 'bigint': return String(v);
+    case 'function': return '0x0';
+    case 'symbol': return '<nil>';
+    default:
+  }
+  if (v instanceof Date) return goTime(v);
+  if (Array.isArray(v)) return '[' + v.map(goValue).join(' ') + ']';
+  return 'map[' + Object.keys(v).sort().map((k) => k + ':' + goValue(v[k])).join(' ') + ']';
+}
+
+// Go's url.QueryEscape: space as '+', everything but letters, digits and -_.~ percent-encoded.
+function queryEscape(s) {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, '+');
+}
+
+// An object body as k6 sends it: Go's url.Values.Encode(), keys sorted, an array a value each.
 function encodeForm(obj) {
-  return Object.keys(obj)
-    .map((k) => {
-      const v = obj[k];
-      if (Array.isArray(v)) return v.map((x) => encodeURIComponent(k) + '=' + encodeURIComponent(x)).join('&');
-      return encodeURIComponent(k) + '=' + encodeURIComponent(v === undefined || v === null ? '' : v);
-    })
-    .join('&');
+  const parts = [];
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    const key = queryEscape(k) + '=';
+    if (Array.isArray(v)) for (const x of v) parts.push(key + queryEscape(goValue(x)));
+    else parts.push(key + queryEscape(goValue(v)));
+  }
+  return parts.join('&');
 }
 
 function bodyOf(body, headers) {

@@ -139,3 +139,35 @@ export default function () {
     );
     same_console(&s, &server.base_url(), &[], 17);
 }
+
+#[test]
+fn object_bodies_are_encoded_as_k6_encodes_forms() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+const B = __ENV.BASE_URL;
+export const options = { vus: 1, iterations: 1 };
+export default function () {
+  const bodies = [
+    { b: 'x y', a: 'é&=+/?', c: 1, d: 1.5, e: true, f: null, g: undefined, h: [1, 'two', [3, 4], { k: 'v' }],
+      i: { y: 'z', x: 1 }, j: '', k: -0, m: 123456789012, n: NaN, o: [], p: 0.1 },
+    { 'z k': "~!*()'", 'a b': 'c~d', '': 'empty' },
+    { nested: { a: { b: [1, 2] } }, date: new Date(1500), at: new Date(0) },
+    { f1: 1234567.5, f2: 123456789.5, f3: 1e20, f4: 1e-5, f5: 0.0001, f6: 2 ** 55, f7: 1e21,
+      f8: 2 ** 53, f9: 1.5 * 2, g1: -1.5e-7, g2: 1 / 3, g3: Infinity, g4: -Infinity, g5: 5e-324,
+      g6: 0.000123, g7: 123456.7 },
+  ];
+  for (const body of bodies) {
+    const r = http.post(`${B}/anything`, body);
+    console.log(`${r.json().data} | ${r.json().headers['Content-Type']}`);
+  }
+  const own = http.post(`${B}/anything`, { a: 'b c' }, { headers: { 'Content-Type': 'text/plain' } });
+  console.log(`${own.json().data} | ${own.json().headers['Content-Type']}`);
+  const b = http.batch([['PUT', `${B}/anything`, { z: 1, y: 'a b' }]]);
+  console.log(`batch: ${b[0].json().data}`);
+}
+"#,
+    );
+    same_console(&s, &server.base_url(), &[], 6);
+}
