@@ -13,6 +13,7 @@ use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use url::Url;
 
+use crate::auth::{self, AuthHeader, AuthScheme, NtlmStep};
 use crate::cookies::CookieJar;
 use crate::error::{code, Failure};
 use crate::headers::{build_request, wants_close, HeadSpec};
@@ -143,6 +144,7 @@ impl Inner {
             replace_jar_cookies,
             use_jar,
             jar,
+            auth,
         } = req;
         let jar = match jar {
             _ if !use_jar => None,
@@ -159,6 +161,9 @@ impl Inner {
         let request_close = headers.iter().any(|(n, v)| {
             n.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close")
         });
+        let has_own_auth = headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
         let user_cookie: Option<&str> = headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("cookie"))
@@ -167,9 +172,24 @@ impl Inner {
         let mut hops: Vec<Hop> = Vec::with_capacity(1);
         let mut method = method;
         let mut url = url;
+        let (mut digest_creds, mut first_basic) = if auth == AuthScheme::Digest {
+            let (creds, basic) = auth::digest_start(&mut url);
+            (creds, basic)
+        } else {
+            Default::default()
+        };
         let mut body = body;
         let mut prev_url: Option<Url> = None;
         let mut cookie = String::new();
+        let mut redirects = 0u32;
+        // The auth handshake of the current URL (k6's `auth: 'digest'` / `'ntlm'`).
+        let mut auth_value: Option<String> = None;
+        let mut digest_answered = false;
+        let ntlm_step_for = |u: &Url| {
+            (auth == AuthScheme::Ntlm && auth::ntlm_applies(u, &headers))
+                .then_some(NtlmStep::Anonymous)
+        };
+        let mut ntlm_step = ntlm_step_for(&url);
         let mut response = loop {
             let hop_start = Instant::now();
             let mut ph = Phases::new(hop_start);
@@ -208,6 +228,15 @@ impl Inner {
                     .is_none_or(|p| redirect::may_copy_sensitive(p, &url)),
                 referer: referer.as_deref(),
                 h2: false,
+                authorization: match (ntlm_step, auth_value.as_deref()) {
+                    (Some(NtlmStep::Anonymous), _) => AuthHeader::Omit,
+                    (Some(NtlmStep::Basic), _) => AuthHeader::Default,
+                    (_, Some(v)) => AuthHeader::Value(v),
+                    (_, None) => match first_basic.as_deref() {
+                        Some(b) if !has_own_auth => AuthHeader::Value(b),
+                        _ => AuthHeader::Default,
+                    },
+                },
             };
 
             let result = tokio::select! {
@@ -269,12 +298,40 @@ impl Inner {
                 error_code: http_error_code(status),
             });
 
+            if status == 401 {
+                match auth {
+                    AuthScheme::Digest if !digest_answered => {
+                        if let Some(v) =
+                            auth::digest_answer(&raw.headers, &method, &url, &digest_creds)
+                        {
+                            digest_answered = true;
+                            auth_value = Some(v);
+                            continue;
+                        }
+                    }
+                    AuthScheme::Ntlm => {
+                        if let Some(step) = ntlm_step {
+                            match auth::ntlm_next(step, &raw.headers, &url) {
+                                Ok(Some((next, v))) => {
+                                    ntlm_step = Some(next);
+                                    auth_value = v;
+                                    continue;
+                                }
+                                Ok(None) => {}
+                                Err(f) => break failed(url, f, meta, hops),
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+
             let location = raw.headers.get(header::LOCATION);
             let next = redirect::next_method(status, &method, location.is_some());
             let (Some((next_method, keep_body)), Some(location)) = (next, location) else {
                 break finish(raw, url, meta, discard_body, hops);
             };
-            if hops.len() > max_redirects as usize {
+            if redirects >= max_redirects {
                 // k6 returns the last redirect response (and logs a warning).
                 break finish(raw, url, meta, discard_body, hops);
             }
@@ -290,6 +347,14 @@ impl Inner {
                 body = Bytes::new();
             }
             method = next_method;
+            redirects += 1;
+            auth_value = None;
+            digest_answered = false;
+            first_basic = None;
+            if auth == AuthScheme::Digest {
+                digest_creds = auth::url_credentials(&next_url);
+            }
+            ntlm_step = ntlm_step_for(&next_url);
             prev_url = Some(std::mem::replace(&mut url, next_url));
         };
         // The Cookie header of the last request sent, for `res.request`.

@@ -21,6 +21,7 @@
 //! (Go's rules), `headers` (request head, response header conversion),
 //! `decode` (gzip/deflate), `error` (k6 error codes).
 
+mod auth;
 mod client;
 mod cookies;
 mod decode;
@@ -32,6 +33,7 @@ mod redirect;
 mod timing;
 pub mod tls;
 
+pub use auth::AuthScheme;
 pub use client::HttpClient;
 pub use cookies::{parse_set_cookie, CookieJar, CookieOptions, ResponseCookie};
 pub use error::{code as error_code, HttpError};

@@ -84,6 +84,8 @@ pub struct Request {
     pub use_jar: bool,
     /// The jar to use instead of the client's (k6's `jar` param).
     pub jar: Option<crate::CookieJar>,
+    /// k6's `auth` param: the handshake beyond Basic credentials, if any.
+    pub auth: crate::AuthScheme,
 }
 
 impl Request {
@@ -102,6 +104,7 @@ impl Request {
             replace_jar_cookies: Vec::new(),
             use_jar: true,
             jar: None,
+            auth: crate::AuthScheme::Basic,
         }
     }
 }

@@ -87,7 +87,7 @@ function durationMs(v) {
 
 // The request as the native side reads it: an array, so no property names are looked up.
 // [method, url, body, headers [[k, v]...], cookies [[k, v, replace]...], tags {}, timeoutMs,
-//  redirects, responseType, hasCallback, callback, throw, jar handle]
+//  redirects, responseType, hasCallback, callback, throw, jar handle, auth]
 function prepare(method, url, body, params) {
   const p = params || {};
   const headers = [];
@@ -129,6 +129,7 @@ function prepare(method, url, body, params) {
     p.throw === undefined ? undefined : !!p.throw,
     // As k6: a `jar` that is not a cookie jar is ignored.
     p.jar && typeof p.jar === 'object' ? p.jar[JAR] : undefined,
+    p.auth === undefined || p.auth === null ? undefined : String(p.auth),
   ];
 }
 

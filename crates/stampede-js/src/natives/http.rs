@@ -8,7 +8,7 @@ use rquickjs::{
     qjs, Array, ArrayBuffer, Ctx, Exception, FromJs, Function, Object, Persistent, Result, Value,
 };
 use stampede_core::SystemTag;
-use stampede_http::{Hop, Request, Response};
+use stampede_http::{AuthScheme, Hop, Request, Response};
 use stampede_metrics::{builtin, MetricId, MetricType};
 
 use super::metrics::tags_of;
@@ -34,6 +34,8 @@ struct Prepared {
     callback: Option<Option<Vec<(u16, u16)>>>,
     /// Raise a failed request as an exception: the request's `throw` param, else the option.
     throw: bool,
+    /// k6's `auth` param: with digest or NTLM, a 401 first response counts as expected.
+    auth: AuthScheme,
 }
 
 /// k6's exception for a failed request under `throw`: a `GoError`, as k6 raises Go errors.
@@ -152,9 +154,19 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         mode,
         callback,
         throw: item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw),
+        auth: AuthScheme::Basic,
     };
     let jar = item::<Option<rquickjs::Class<'js, super::cookie_jar::JarHandle>>>(a, len, 12)?
         .map(|h| h.borrow().jar.clone());
+    // As k6: "digest" and "ntlm" start a handshake; anything else leaves Basic from the URL.
+    let auth = match item::<Option<rquickjs::CString<'js>>>(a, len, 13)?
+        .as_ref()
+        .map(|s| s.as_str())
+    {
+        Some("digest") => AuthScheme::Digest,
+        Some("ntlm") => AuthScheme::Ntlm,
+        _ => AuthScheme::Basic,
+    };
     let req = Request {
         method,
         url,
@@ -167,7 +179,9 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         replace_jar_cookies,
         use_jar: true,
         jar,
+        auth,
     };
+    let prepared = Prepared { auth, ..prepared };
     Ok((req, prepared))
 }
 
@@ -438,6 +452,20 @@ fn finish<'js>(
     let last = r.hops.len().saturating_sub(1);
     for (i, hop) in r.hops.iter().enumerate() {
         let error = r.error.as_deref().filter(|_| i == last);
+        if i == 0 && p.auth != AuthScheme::Basic && expected.is_some() {
+            // k6 expects the first response of a digest handshake to be a 401 (and of an NTLM
+            // one a 401 or an expected status).
+            let first = match p.auth {
+                AuthScheme::Ntlm => {
+                    let mut r = expected.clone().unwrap_or_default();
+                    r.push((401, 401));
+                    r
+                }
+                _ => vec![(401, 401)],
+            };
+            emit_hop(s, hop, error, &p.tags, &Some(first));
+            continue;
+        }
         emit_hop(s, hop, error, &p.tags, &expected);
     }
     if let Some(e) = r.go_error(&p.method) {

@@ -171,3 +171,72 @@ export default function () {
     );
     same_console(&s, &server.base_url(), &[], 6);
 }
+
+/// Runs `s` on both with the summary exported; asserts the same exit code, console output and
+/// these counts.
+fn same_console_and_counts(s: &Script, base_url: &str, at_least: usize, counts: &[(&str, &str)]) {
+    let export = s.dir.path().join("k6-export.json");
+    let out = k6_run_env(
+        s,
+        base_url,
+        &["--summary-export", export.to_str().expect("path")],
+        &[],
+    );
+    let k6_err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let k6: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).expect("k6 export"))
+            .expect("k6 export json");
+    let ours = run_env(s, base_url, &[], &[]);
+    assert_eq!(
+        ours.code,
+        out.status.code().unwrap_or(-1),
+        "exit code; k6: {k6_err}\nstampede: {}",
+        ours.stderr
+    );
+    let theirs = console(&k6_err);
+    assert!(theirs.len() >= at_least, "k6's console: {theirs:#?}");
+    assert_eq!(console(&ours.stderr), theirs, "stampede: {}", ours.stderr);
+    for (metric, stat) in counts {
+        let want = k6["metrics"][metric][stat].as_f64().unwrap_or(-1.0);
+        assert_eq!(ours.metric(metric, stat), want, "{metric}.{stat}");
+    }
+}
+
+#[test]
+fn digest_and_ntlm_auth_as_in_k6() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+const B = __ENV.BASE_URL.replace('http://', '');
+export const options = { vus: 1, iterations: 1 };
+function show(label, r) {
+  const body = r.status === 200 ? `${r.json().authenticated} ${r.json().user}` : '';
+  console.log(`${label}: ${r.status} ${body} ${r.url}`);
+}
+export default function () {
+  show('digest', http.get(`http://user:passwd@${B}/digest-auth/auth/user/passwd`, { auth: 'digest' }));
+  show('digest post', http.post(`http://user:passwd@${B}/digest-auth/auth/user/passwd?x=1`, 'b', { auth: 'digest' }));
+  show('digest wrong', http.get(`http://user:nope@${B}/digest-auth/auth/user/passwd`, { auth: 'digest' }));
+  show('no digest', http.get(`http://user:passwd@${B}/digest-auth/auth/user/passwd`));
+  show('digest, no challenge', http.get(`http://user:passwd@${B}/get`, { auth: 'digest' }));
+  show('ntlm', http.get(`http://user:passwd@${B}/ntlm-auth/user/passwd`, { auth: 'ntlm' }));
+  show('ntlm domain', http.get(`http://DOM%5Cuser:passwd@${B}/ntlm-auth/user/passwd`, { auth: 'ntlm' }));
+  show('ntlm wrong', http.get(`http://user:bad@${B}/ntlm-auth/user/passwd`, { auth: 'ntlm' }));
+  show('ntlm, no credentials', http.get(`http://${B}/ntlm-auth/user/passwd`, { auth: 'ntlm' }));
+  show('no ntlm', http.get(`http://user:passwd@${B}/ntlm-auth/user/passwd`));
+  show('other auth', http.get(`http://user:passwd@${B}/get`, { auth: 'bogus' }));
+}
+"#,
+    );
+    same_console_and_counts(
+        &s,
+        &server.base_url(),
+        11,
+        &[
+            ("http_reqs", "count"),
+            ("http_req_failed", "passes"),
+            ("http_req_failed", "fails"),
+        ],
+    );
+}
