@@ -23,6 +23,7 @@
 
 mod auth;
 mod client;
+mod compress;
 mod cookies;
 mod decode;
 mod error;
@@ -35,6 +36,7 @@ pub mod tls;
 
 pub use auth::AuthScheme;
 pub use client::HttpClient;
+pub use compress::{compress_body, Compression};
 pub use cookies::{parse_set_cookie, CookieJar, CookieOptions, ResponseCookie};
 pub use error::{code as error_code, HttpError};
 pub use message::{ClientConfig, Hop, Request, Response, DEFAULT_USER_AGENT};

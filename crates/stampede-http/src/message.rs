@@ -259,6 +259,14 @@ pub(crate) fn failed(url: Url, f: Failure, meta: Option<ConnMeta>, hops: Vec<Hop
     }
 }
 
+impl Response {
+    /// The response of a request that was never sent: its params were refused (k6 returns
+    /// such a response, status 0 and no metrics, when `throw` is off).
+    pub fn not_sent(url: Url, error: String) -> Response {
+        failed(url, Failure::new(0, error), None, Vec::new())
+    }
+}
+
 /// The response for a completed final round trip.
 pub(crate) fn finish(
     raw: RawResponse,

@@ -87,7 +87,7 @@ function durationMs(v) {
 
 // The request as the native side reads it: an array, so no property names are looked up.
 // [method, url, body, headers [[k, v]...], cookies [[k, v, replace]...], tags {}, timeoutMs,
-//  redirects, responseType, hasCallback, callback, throw, jar handle, auth]
+//  redirects, responseType, hasCallback, callback, throw, jar handle, auth, compression]
 function prepare(method, url, body, params) {
   const p = params || {};
   const headers = [];
@@ -130,6 +130,7 @@ function prepare(method, url, body, params) {
     // As k6: a `jar` that is not a cookie jar is ignored.
     p.jar && typeof p.jar === 'object' ? p.jar[JAR] : undefined,
     p.auth === undefined || p.auth === null ? undefined : String(p.auth),
+    p.compression === undefined || p.compression === null ? undefined : String(p.compression),
   ];
 }
 

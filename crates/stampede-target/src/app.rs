@@ -97,6 +97,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/status/{code}", any(helpers::status))
         .route("/bytes/{n}", get(helpers::bytes))
         .route("/echo", any(helpers::echo))
+        .route("/decompress", any(helpers::decompress))
         .route("/cookies", get(helpers::cookies))
         .route("/cookies/set", get(helpers::cookies_set))
         .route("/cookies/delete", get(helpers::cookies_delete))

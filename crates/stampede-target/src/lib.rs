@@ -13,7 +13,8 @@
 //! - helpers: `GET /` (text `hello`), `ANY /delay/{ms}`, `ANY /status/{code}`,
 //!   `GET /bytes/{n}`, `ANY /echo`, `GET /cookies`, `GET /cookies/set?k=v`,
 //!   `GET /cookies/delete?k`, `GET /redirect/{n}`, `GET /get`, `POST /post`, `PUT /put`,
-//!   `PATCH /patch`, `DELETE /delete`, `ANY /anything`, `GET /headers`, `GET /user-agent`, `GET /ip`.
+//!   `PATCH /patch`, `DELETE /delete`, `ANY /anything`, `GET /headers`, `GET /user-agent`, `GET /ip`,
+//!   `ANY /decompress` (the body with its `Content-Encoding` undone).
 //! - http_auth: `GET /digest-auth/{qop}/{user}/{passwd}[/{algorithm}]`,
 //!   `GET /ntlm-auth/{user}/{passwd}` (401 challenges, then 200 `{authenticated, user}`).
 //! - auth: `POST /auth/signup` (alias `/auth/register`) 201/400/409, `POST /auth/login`

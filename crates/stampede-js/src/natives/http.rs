@@ -36,6 +36,8 @@ struct Prepared {
     throw: bool,
     /// k6's `auth` param: with digest or NTLM, a 401 first response counts as expected.
     auth: AuthScheme,
+    /// Why the request is not sent (a param k6 refuses, e.g. an unknown `compression`).
+    refused: Option<String>,
 }
 
 /// k6's exception for a failed request under `throw`: a `GoError`, as k6 raises Go errors.
@@ -105,17 +107,29 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         .parse_url(url_s)
         .map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
     let body: Value<'js> = item(a, len, 2)?;
-    let body = if body.is_undefined() || body.is_null() {
-        Vec::new()
-    } else {
+    let has_body = !(body.is_undefined() || body.is_null());
+    let mut body = if has_body {
         bytes_of(&body).unwrap_or_default()
+    } else {
+        Vec::new()
     };
-    let headers = pairs(item(a, len, 3)?)?
+    let mut headers: Vec<(String, String)> = pairs(item(a, len, 3)?)?
         .into_iter()
         .filter_map(|mut h| {
             (h.len() == 2).then(|| (std::mem::take(&mut h[0]), std::mem::take(&mut h[1])))
         })
         .collect();
+    let mut refused = None;
+    if let Some(list) = item::<Option<String>>(a, len, 14)? {
+        match stampede_http::Compression::parse_list(&list) {
+            Err(e) => refused = Some(e),
+            Ok(algos) if has_body && !algos.is_empty() => {
+                compress(&algos, &method, &url, &mut body, &mut headers)
+                    .map_err(|e| throw(ctx, format!("compressing the body: {e}")))?;
+            }
+            Ok(_) => {}
+        }
+    }
     let mut cookies = Vec::new();
     let mut replace_jar_cookies = Vec::new();
     for c in pairs(item(a, len, 4)?)? {
@@ -155,6 +169,7 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         callback,
         throw: item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw),
         auth: AuthScheme::Basic,
+        refused,
     };
     let jar = item::<Option<rquickjs::Class<'js, super::cookie_jar::JarHandle>>>(a, len, 12)?
         .map(|h| h.borrow().jar.clone());
@@ -183,6 +198,53 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
     };
     let prepared = Prepared { auth, ..prepared };
     Ok((req, prepared))
+}
+
+/// A request k6 refuses before sending it (a bad param): raised under the `throw` option (as
+/// k6, the option, not the param), else logged, and answered with a response that is only an
+/// error (no metrics).
+fn refused<'js>(
+    ctx: &Ctx<'js>,
+    s: &VuState,
+    p: &Prepared,
+    req: Value<'js>,
+    url: url::Url,
+    error: &str,
+    warning: &str,
+) -> Result<Value<'js>> {
+    if s.worker.test.settings.throw {
+        return Err(go_exception(ctx, error));
+    }
+    crate::console::emit(crate::LogLevel::Warning, warning, &[("error", error)]);
+    make_response(ctx, s, p, req, Response::not_sent(url, error.to_string()))
+}
+
+/// Compresses the body as k6's `compression` param asks and sets `Content-Encoding`, unless
+/// the script set another (then k6 warns and sends its header with the compressed body).
+fn compress(
+    algos: &[stampede_http::Compression],
+    method: &http::Method,
+    url: &url::Url,
+    body: &mut Vec<u8>,
+    headers: &mut Vec<(String, String)>,
+) -> std::io::Result<()> {
+    let (data, encoding) = stampede_http::compress_body(algos, body)?;
+    *body = data;
+    match headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+    {
+        None => headers.push(("Content-Encoding".to_string(), encoding)),
+        Some((_, own)) if *own == encoding => {}
+        Some(_) => crate::console::emit(
+            crate::LogLevel::Warning,
+            &format!(
+                "There's a mismatch between the desired `compression` the manually set `Content-Encoding` header in the {method} request for '{url}', the custom header has precedence and won't be overwritten. This may result in invalid data being sent to the server."
+            ),
+            &[],
+        ),
+    }
+    Ok(())
 }
 
 /// Emits the metrics of one hop (`error`: the failure of the request, on its last hop).
@@ -496,6 +558,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let (req, p) = prepare(&ctx, &s, &o)?;
+                if let Some(e) = &p.refused {
+                    return refused(&ctx, &s, &p, o.into_value(), req.url, e, "Request Failed");
+                }
                 let http = s.http.clone();
                 let r = s
                     .block_on(move || http.request(req))
@@ -518,11 +583,38 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let mut prepared = Vec::with_capacity(list.len());
-                let mut reqs = Vec::with_capacity(list.len());
-                let mut arrays = Vec::with_capacity(list.len());
+                let mut reqs: Vec<Request> = Vec::with_capacity(list.len());
+                let mut arrays: Vec<Array<'js>> = Vec::with_capacity(list.len());
                 for o in list.iter::<Array<'js>>() {
                     let o = o?;
                     let (req, p) = prepare(&ctx, &s, &o)?;
+                    if let Some(e) = p.refused.clone() {
+                        // As k6: nothing is sent; the requests before it get empty
+                        // responses, the rest none.
+                        let out = Array::new(ctx.clone())?;
+                        for (i, (p, (r, o))) in prepared
+                            .iter()
+                            .zip(reqs.into_iter().zip(arrays))
+                            .enumerate()
+                        {
+                            let empty = Response::not_sent(r.url, String::new());
+                            out.set(i, make_response(&ctx, &s, p, o.into_value(), empty)?)?;
+                        }
+                        let last = refused(
+                            &ctx,
+                            &s,
+                            &p,
+                            o.into_value(),
+                            req.url,
+                            &e,
+                            "A batch request failed",
+                        )?;
+                        out.set(out.len(), last)?;
+                        for i in out.len()..list.len() {
+                            out.set(i, Value::new_null(ctx.clone()))?;
+                        }
+                        return Ok(out);
+                    }
                     reqs.push(req);
                     prepared.push(p);
                     arrays.push(o);

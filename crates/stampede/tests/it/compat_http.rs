@@ -12,6 +12,15 @@ fn console(stderr: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every log line (console output and warnings), from ` level=` on (the time cut off).
+fn log_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("time="))
+        .filter_map(|l| l.split_once(" level=").map(|(_, rest)| rest.to_string()))
+        .collect()
+}
+
 /// Runs `s` on real k6 and on stampede with `env`; asserts the same exit code and returns
 /// (k6's console lines, stampede's console lines, stampede's stderr).
 fn both(s: &Script, base_url: &str, env: &[(&str, &str)]) -> (Vec<String>, Vec<String>, String) {
@@ -238,5 +247,60 @@ export default function () {
             ("http_req_failed", "passes"),
             ("http_req_failed", "fails"),
         ],
+    );
+}
+
+#[test]
+fn compression_param_as_in_k6() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+const B = __ENV.BASE_URL;
+export const options = { vus: 1, iterations: 1 };
+export default function () {
+  const show = (label, r) => console.log(`${label}: ${r.status} ${r.body}`);
+  for (const c of ['gzip', 'deflate', 'zstd', 'br', ' gzip , br ', 'br,zstd,deflate,gzip', '']) {
+    show(`compression '${c}'`, http.post(`${B}/decompress`, 'hello hello hello', { compression: c }));
+  }
+  show('form', http.post(`${B}/decompress`, { a: 'b c', z: 1 }, { compression: 'gzip' }));
+  show('no body', http.get(`${B}/decompress`, { compression: 'gzip' }));
+  show('empty body', http.post(`${B}/decompress`, '', { compression: 'deflate' }));
+  show('own header', http.post(`${B}/decompress`, 'x', { compression: 'gzip', headers: { 'Content-Encoding': 'gzip' } }));
+  const m = http.post(`${B}/anything`, 'x', { compression: 'gzip', headers: { 'Content-Encoding': 'br' } });
+  console.log(`mismatch: ${m.json().headers['Content-Encoding']}`);
+  const bad = http.post(`${B}/decompress`, 'x', { compression: 'gzip, lzma' });
+  console.log(`unknown: ${bad.status} ${bad.error} ${bad.error_code}`);
+  const b = http.batch([['GET', `${B}/get`], ['POST', `${B}/decompress`, 'x', { compression: 'lz4' }], ['GET', `${B}/get`]]);
+  console.log(`batch: ${b.length} ${b[0].status} | ${b[1].status} ${b[1].error} | ${b[2]}`);
+}
+"#,
+    );
+    let out = k6_run_env(&s, &server.base_url(), &["--no-summary"], &[]);
+    let theirs = log_lines(&String::from_utf8_lossy(&out.stderr));
+    let ours = run_env(&s, &server.base_url(), &["--no-summary"], &[]);
+    assert_eq!(
+        ours.code,
+        out.status.code().unwrap_or(-1),
+        "{}",
+        ours.stderr
+    );
+    assert!(theirs.len() >= 17, "k6's log: {theirs:#?}");
+    assert_eq!(log_lines(&ours.stderr), theirs, "stampede: {}", ours.stderr);
+    // Under the `throw` option the unknown algorithm is an exception (exit code as k6's).
+    let throwing = [("K6_THROW", "true")];
+    let out = k6_run_env(&s, &server.base_url(), &["--no-summary"], &throwing);
+    let ours = run_env(&s, &server.base_url(), &["--no-summary"], &throwing);
+    assert_eq!(
+        ours.code,
+        out.status.code().unwrap_or(-1),
+        "{}",
+        ours.stderr
+    );
+    assert!(
+        ours.stderr
+            .contains("GoError: unknown compression algorithm lzma"),
+        "{}",
+        ours.stderr
     );
 }
