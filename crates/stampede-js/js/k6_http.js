@@ -134,17 +134,6 @@ function prepare(method, url, body, params) {
   ];
 }
 
-function walk(value, selector) {
-  // A subset of gjson paths, as k6's Response.json(selector): a.b.0.c, and `#` for length.
-  let cur = value;
-  for (const part of String(selector).split('.')) {
-    if (cur === undefined || cur === null) return undefined;
-    if (part === '#' && Array.isArray(cur)) return cur.length;
-    cur = cur[part];
-  }
-  return cur;
-}
-
 // Go's http.CanonicalHeaderKey: each dash-separated word capitalized, unless the name holds a
 // character a header name may not (then it is left as it is).
 function canonicalHeader(name) {
@@ -250,9 +239,14 @@ export class Response {
   }
   // Parsed once per response, as k6 caches it: scripts often call res.json(...) several times
   // on one response (checks, then metrics), and parsing is the costly part of a JSON request.
-  // Selectors walk the same parse (k6 reads the raw body for them: the two differ only when
-  // the script changed the parsed object).
+  // A selector is a gjson path run on the raw body, as in k6 (undefined when nothing matches).
   json(selector) {
+    if (selector !== undefined) {
+      if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
+      const text = typeof this.body === 'string' ? this.body : N.bytesToString(this.body);
+      const raw = N.gjson(text, String(selector));
+      return raw === undefined ? undefined : JSON.parse(raw);
+    }
     let parsed = this._j;
     if (parsed === undefined || this._jb !== this.body) {
       if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
@@ -260,12 +254,15 @@ export class Response {
       try {
         parsed = JSON.parse(text);
       } catch (e) {
-        throw new SyntaxError('cannot parse response body as JSON: ' + e.message);
+        // k6 raises Go's error (its text after "error:" is Go's, not this one).
+        const err = new Error('cannot parse json due to an error, error: ' + e.message);
+        err.name = 'GoError';
+        throw err;
       }
       this._j = parsed;
       this._jb = this.body;
     }
-    return selector === undefined ? parsed : walk(parsed, selector);
+    return parsed;
   }
   html() {
     throw new Error('Response.html() is not supported by stampede yet');

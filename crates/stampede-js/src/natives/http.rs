@@ -657,6 +657,19 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         )?,
     )?;
 
+    // `res.json(selector)`: the selected value's JSON text, or undefined where the path selects
+    // nothing (k6 runs the same gjson selectors).
+    n.set(
+        "gjson",
+        Function::new(
+            ctx.clone(),
+            |body: rquickjs::String<'js>, selector: String| -> Result<Option<String>> {
+                let body = body.to_string()?;
+                let v = gjson::get(&body, &selector);
+                Ok(v.exists().then(|| v.json().to_string()))
+            },
+        )?,
+    )?;
     super::cookie_jar::install(ctx, n, state)?;
     Ok(())
 }

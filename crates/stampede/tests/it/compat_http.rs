@@ -304,3 +304,30 @@ export default function () {
         ours.stderr
     );
 }
+
+#[test]
+fn json_selectors_are_gjson_as_in_k6() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+const B = __ENV.BASE_URL;
+export const options = { vus: 1, iterations: 1 };
+export default function () {
+  const data = { name: 'n', items: [{ id: 1, name: 'a', tags: ['x'] }, { id: 2, name: 'b', tags: [] }, { id: 3, name: 'c' }],
+    'a.b': 5, n: null, f: 1.5, t: true };
+  const r = http.post(`${B}/anything`, JSON.stringify(data), { headers: { 'Content-Type': 'application/json' } });
+  for (const sel of ['json.name', 'json.items.#', 'json.items.#.id', 'json.items.#(id==2).name',
+    'json.items.#(id>1)#.name', 'json.items.@reverse.0.id', 'json.items.1', 'json.missing', 'json.items.9',
+    'json.a\\.b', 'json.n', 'json.f', 'json.t', 'json.items.#.tags', 'json.items.0.nope.deeper',
+    'json.{name,f}', 'json.items.#(name%"b*").id', '', null]) {
+    const v = r.json(sel);
+    console.log(`${sel} -> ${typeof v} ${JSON.stringify(v)}`);
+  }
+  console.log(`not JSON, selector: ${http.get(`${B}/`).json('a')}`);
+  try { http.get(`${B}/`).json(); } catch (e) { console.log(`not JSON: ${e.name}`); }
+}
+"#,
+    );
+    same_console(&s, &server.base_url(), &[], 21);
+}
