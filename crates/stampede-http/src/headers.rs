@@ -186,7 +186,7 @@ pub(crate) fn basic_auth(url: &Url) -> Result<HeaderValue, Failure> {
 
 /// Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` -> `Content-Type`;
 /// names with characters outside the token set are returned unchanged.
-pub(crate) fn canonical_name(name: &str) -> String {
+pub fn canonical_name(name: &str) -> String {
     let valid = name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));

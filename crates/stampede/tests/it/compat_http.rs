@@ -331,3 +331,44 @@ export default function () {
     );
     same_console(&s, &server.base_url(), &[], 21);
 }
+
+#[test]
+fn failed_websocket_handshakes_answer_as_in_k6() {
+    let server = target();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let s = script(&format!(
+        r#"
+import ws from 'k6/ws';
+export const options = {{ vus: 1, iterations: 1 }};
+export default function () {{
+  const B = __ENV.BASE_URL.replace('http', 'ws');
+  for (const u of [`${{B}}/status/404`, 'ws://{closed}/x', `${{B}}/get`, `${{B}}/ws/chat?room=a&user=b`]) {{
+    let called = false;
+    let res;
+    try {{
+      res = ws.connect(u, null, function (socket) {{ called = true; socket.on('open', () => socket.close()); }});
+    }} catch (e) {{
+      console.log(`threw ${{e.name}}: ${{e.message}}`);
+      continue;
+    }}
+    const body = res.status === 200 ? JSON.parse(res.body).url : res.body;
+    console.log(`status=${{res.status}} error=${{JSON.stringify(res.error)}} called=${{called}} url=${{res.url}} `
+      + `body=${{JSON.stringify(body)}} headers=${{JSON.stringify(Object.keys(res.headers).sort())}} `
+      + `keys=${{JSON.stringify(Object.keys(res))}} error_code=${{res.error_code}}`);
+  }}
+}}
+"#
+    ));
+    same_console_and_counts(&s, &server.base_url(), 4, &[("ws_sessions", "count")]);
+    // Under the `throw` option a failed handshake is an exception.
+    let throwing = [("K6_THROW", "true")];
+    let (theirs, ours, stderr) = both(&s, &server.base_url(), &throwing);
+    assert_eq!(ours, theirs, "stampede: {stderr}");
+    assert!(
+        theirs.iter().any(|l| l.contains("bad handshake")),
+        "{theirs:#?}"
+    );
+}
