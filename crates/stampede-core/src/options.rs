@@ -546,6 +546,26 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn cookie_reset_and_http_debug_options() {
+        let o = Options::from_json(&json!({"noCookiesReset": true, "httpDebug": "full"})).unwrap();
+        assert_eq!(o.no_cookies_reset, Some(true));
+        assert_eq!(o.http_debug.as_deref(), Some("full"));
+        assert_eq!(o.to_json()["noCookiesReset"], json!(true));
+        assert_eq!(o.to_json()["httpDebug"], json!("full"));
+        assert!(Options::from_json(&json!({"noCookiesReset": "yes"}))
+            .unwrap_err()
+            .to_string()
+            .contains("noCookiesReset"));
+        let env = Options::from_env([
+            ("K6_NO_COOKIES_RESET".to_string(), "true".to_string()),
+            ("K6_HTTP_DEBUG".to_string(), "headers".to_string()),
+        ])
+        .unwrap();
+        assert_eq!(env.no_cookies_reset, Some(true));
+        assert_eq!(env.http_debug.as_deref(), Some("headers"));
+    }
+
+    #[test]
     fn shortcuts_become_scenarios_like_k6() {
         let o = Options {
             vus: Some(5),

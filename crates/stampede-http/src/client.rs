@@ -57,6 +57,8 @@ struct ConnSeen {
     trace: Option<Rc<ConnTrace>>,
     meta: Option<ConnMeta>,
     h2: bool,
+    /// What was sent and received, for `httpDebug`.
+    dump: Option<Box<crate::HopDump>>,
 }
 
 impl HttpClient {
@@ -145,6 +147,7 @@ impl Inner {
             use_jar,
             jar,
             auth,
+            debug,
         } = req;
         let jar = match jar {
             _ if !use_jar => None,
@@ -241,7 +244,7 @@ impl Inner {
 
             let result = tokio::select! {
                 biased;
-                r = self.round_trip(&spec, discard_body, request_close, &mut ph, &mut seen) => r,
+                r = self.round_trip(&spec, discard_body, request_close, debug, &mut ph, &mut seen) => r,
                 _ = &mut sleep => Err(Failure::timeout()),
             };
             let end = Instant::now();
@@ -277,6 +280,7 @@ impl Inner {
                         bytes_sent,
                         bytes_received,
                         error_code: f.code,
+                        debug: seen.dump.take(),
                     });
                     break failed(url, f, meta, hops);
                 }
@@ -296,6 +300,7 @@ impl Inner {
                 bytes_sent,
                 bytes_received,
                 error_code: http_error_code(status),
+                debug: seen.dump.take(),
             });
 
             if status == 401 {
@@ -437,6 +442,7 @@ impl Inner {
         spec: &HeadSpec<'_>,
         discard: bool,
         request_close: bool,
+        debug: crate::HttpDebug,
         ph: &mut Phases,
         seen: &mut ConnSeen,
     ) -> Result<RawResponse, Failure> {
@@ -474,6 +480,21 @@ impl Inner {
                 h2: conn.is_h2(),
                 ..*spec
             })?;
+            let full = debug == crate::HttpDebug::Full;
+            if debug != crate::HttpDebug::Off {
+                let host = req
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_else(|| crate::headers::authority(url))
+                    .to_string();
+                let request =
+                    crate::debug::request(spec.method, url, &host, req.headers(), spec.body, full);
+                seen.dump = Some(Box::new(crate::HopDump {
+                    request,
+                    response: None,
+                }));
+            }
 
             let sent = match &mut conn.sender {
                 Sender::H1(s) => {
@@ -532,7 +553,8 @@ impl Inner {
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            let body = read_body(incoming, discard, hint)
+            // A full `httpDebug` dump shows the body even when the script discards it.
+            let body = read_body(incoming, discard && !full, hint)
                 .await
                 .map_err(|e| Failure::hyper(&e, true))?;
             ph.body_end = Some(Instant::now());
@@ -550,6 +572,22 @@ impl Inner {
                 }
             }
             let reason = parts.extensions.get::<hyper::ext::ReasonPhrase>().cloned();
+            if let Some(dump) = seen.dump.as_mut() {
+                let code = parts.status.as_u16();
+                let text = match (&reason, parts.status.canonical_reason()) {
+                    (Some(r), _) => format!("{code} {}", String::from_utf8_lossy(r.as_bytes())),
+                    (None, Some(c)) => format!("{code} {c}"),
+                    (None, None) => code.to_string(),
+                };
+                dump.response = Some(crate::debug::response(
+                    proto_str(parts.version),
+                    &text,
+                    code,
+                    &parts.headers,
+                    &body,
+                    full,
+                ));
+            }
             return Ok(RawResponse {
                 status: parts.status,
                 version: parts.version,

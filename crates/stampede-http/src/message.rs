@@ -86,6 +86,8 @@ pub struct Request {
     pub jar: Option<crate::CookieJar>,
     /// k6's `auth` param: the handshake beyond Basic credentials, if any.
     pub auth: crate::AuthScheme,
+    /// Dump each round trip into [`Hop::debug`] (k6's `httpDebug`).
+    pub debug: crate::HttpDebug,
 }
 
 impl Request {
@@ -105,6 +107,7 @@ impl Request {
             use_jar: true,
             jar: None,
             auth: crate::AuthScheme::Basic,
+            debug: crate::HttpDebug::Off,
         }
     }
 }
@@ -131,6 +134,8 @@ pub struct Hop {
     pub bytes_received: u64,
     /// k6 error code: transport error, or `1000 + status` for 4xx/5xx.
     pub error_code: u32,
+    /// The request and response as `httpDebug` shows them, when asked for.
+    pub debug: Option<Box<crate::HopDump>>,
 }
 
 /// The outcome of [`crate::HttpClient::request`]; transport errors are reported in
@@ -153,7 +158,7 @@ pub struct Response {
     /// The `Cookie` header the final request carried (empty if none): the script's own header,
     /// the request's cookies, then the jar's, as sent.
     pub sent_cookie: String,
-    /// Body, decompressed for `gzip`/`deflate`; empty when discarded.
+    /// Body, decompressed (`gzip`, `deflate`, `br`, `zstd`); empty when discarded.
     pub body: Bytes,
     /// Final URL after redirects.
     pub url: Url,

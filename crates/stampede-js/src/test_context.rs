@@ -36,6 +36,8 @@ pub struct TestSettings {
     pub system_tags: stampede_core::SystemTagSet,
     /// Keep each VU's cookies across iterations (`noCookiesReset`).
     pub no_cookies_reset: bool,
+    /// Log every request and response (`httpDebug`).
+    pub http_debug: stampede_http::HttpDebug,
 }
 
 /// Why the test was stopped early from the script.

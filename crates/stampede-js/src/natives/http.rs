@@ -195,9 +195,53 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         use_jar: true,
         jar,
         auth,
+        debug: settings.http_debug,
     };
     let prepared = Prepared { auth, ..prepared };
     Ok((req, prepared))
+}
+
+/// Logs one round trip as k6's `httpDebug` does: `Request:` and `Response:` lines at info
+/// level, with the VU's tags, `iter`, `vu`, `source=http-debug` and a `request_id` pairing them
+/// (fields in logrus' order: sorted by name).
+fn log_dump(s: &VuState, dump: &stampede_http::HopDump, user_tags: &[(String, String)]) {
+    use rand::Rng as _;
+    let id: u128 = rand::rng().random();
+    let hex = format!("{id:032x}");
+    let request_id = format!(
+        "{}-{}-4{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    let user: Vec<(&str, &str)> = user_tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (mut vu, mut iter) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let vu = vu.format(s.id);
+    let iter = iter.format(s.iterations.get().saturating_sub(1));
+    s.with_base_tags(&user, |tags, _| {
+        let mut fields: Vec<(&str, &str)> = tags.to_vec();
+        if !fields.iter().any(|(k, _)| *k == "group") {
+            fields.push(("group", ""));
+        }
+        fields.extend([
+            ("iter", iter),
+            ("request_id", request_id.as_str()),
+            ("source", "http-debug"),
+            ("vu", vu),
+        ]);
+        fields.sort_by(|a, b| a.0.cmp(b.0));
+        let msg = format!("Request:\n{}\n", dump.request);
+        crate::console::emit(crate::LogLevel::Info, &msg, &fields);
+        if let Some(r) = &dump.response {
+            let msg = format!("Response:\n{r}\n");
+            crate::console::emit(crate::LogLevel::Info, &msg, &fields);
+        }
+    });
 }
 
 /// A request k6 refuses before sending it (a bad param): raised under the `throw` option (as
@@ -513,6 +557,9 @@ fn finish<'js>(
     };
     let last = r.hops.len().saturating_sub(1);
     for (i, hop) in r.hops.iter().enumerate() {
+        if let Some(dump) = &hop.debug {
+            log_dump(s, dump, &p.tags);
+        }
         let error = r.error.as_deref().filter(|_| i == last);
         if i == 0 && p.auth != AuthScheme::Basic && expected.is_some() {
             // k6 expects the first response of a digest handshake to be a 401 (and of an NTLM

@@ -372,3 +372,99 @@ export default function () {{
         "{theirs:#?}"
     );
 }
+
+/// An `httpDebug` log line with what differs between tools and runs taken out: the time, the
+/// request id, the `User-Agent` and `Accept-Encoding` headers (k6's dump shows an
+/// `Accept-Encoding: gzip` it does not send), the `Date` value, and a response's length
+/// (the echoed User-Agent changes it).
+fn debug_line(line: &str) -> String {
+    let mut s = line
+        .split_once(" level=")
+        .map_or(line, |(_, r)| r)
+        .to_string();
+    for name in ["User-Agent: ", "Accept-Encoding: "] {
+        while let Some(i) = s.find(name) {
+            let end = s[i..].find("\\n").map_or(s.len(), |j| i + j + 2);
+            s.replace_range(i..end, "");
+        }
+    }
+    let response = s.contains("Response:");
+    for (name, stop) in [
+        ("Date: ", "\\n"),
+        ("request_id=", " "),
+        ("Content-Length: ", "\\n"),
+    ] {
+        if name.starts_with("Content") && !response {
+            continue;
+        }
+        if let Some(i) = s.find(name) {
+            let start = i + name.len();
+            let end = s[start..].find(stop).map_or(s.len(), |j| start + j);
+            s.replace_range(start..end, "X");
+        }
+    }
+    s
+}
+
+#[test]
+fn http_debug_dumps_as_k6() {
+    let server = target();
+    let s = script(
+        r#"
+import http from 'k6/http';
+const B = __ENV.BASE_URL;
+export const options = { vus: 1, iterations: 1 };
+export default function () {
+  http.post(`${B}/decompress?q=1`, 'hello body', { headers: { 'X-A': 'b', 'a-lower': 'c' }, tags: { t: 'x' } });
+  http.get(`${B}/status/204`);
+  http.get(`${B}/redirect/1`, { responseType: 'none' });
+}
+"#,
+    );
+    let dumps = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter(|l| l.contains("source=http-debug"))
+            .map(debug_line)
+            .collect()
+    };
+    for flag in ["--http-debug", "--http-debug=full"] {
+        let out = k6_run_env(&s, &server.base_url(), &["--no-summary", flag], &[]);
+        let theirs = dumps(&String::from_utf8_lossy(&out.stderr));
+        let ours = run_env(&s, &server.base_url(), &["--no-summary", flag], &[]);
+        assert_eq!(ours.code, 0, "{}", ours.stderr);
+        assert_eq!(theirs.len(), 8, "k6 {flag}: {theirs:#?}");
+        let ours = dumps(&ours.stderr);
+        // The echo's body differs by the User-Agent it shows: compare up to it.
+        for (o, t) in ours.iter().zip(&theirs) {
+            if t.contains("Response:") && t.contains("\\\"headers\\\"") {
+                let cut = |x: &str| x.split("\\\"headers\\\"").next().unwrap_or("").to_string();
+                assert_eq!(cut(o), cut(t), "{flag}");
+            } else {
+                assert_eq!(o, t, "{flag}");
+            }
+        }
+        assert_eq!(ours.len(), theirs.len(), "{flag}: {ours:#?}");
+        let full = flag.ends_with("full");
+        assert_eq!(
+            ours[0].contains("\\n\\nhello body\\n"),
+            full,
+            "{flag}: {}",
+            ours[0]
+        );
+        assert!(ours[0]
+            .starts_with("info msg=\"Request:\\nPOST /decompress?q=1 HTTP/1.1\\nHost: 127.0.0.1:"));
+        assert!(ours[1].contains("Response:\\nHTTP/1.1 200 OK\\nContent-Length: X"));
+    }
+    // The option and the environment variable do the same; without them, nothing is dumped.
+    let ours = run_env(
+        &s,
+        &server.base_url(),
+        &["--no-summary"],
+        &[("K6_HTTP_DEBUG", "full")],
+    );
+    assert_eq!(dumps(&ours.stderr).len(), 8, "{}", ours.stderr);
+    let quiet = run_env(&s, &server.base_url(), &["--no-summary"], &[]);
+    assert!(dumps(&quiet.stderr).is_empty(), "{}", quiet.stderr);
+    assert!(!quiet.stderr.contains("Request:"), "{}", quiet.stderr);
+}
