@@ -55,6 +55,10 @@ pub struct Options {
     pub system_tags: Option<SystemTagSet>,
     /// `hosts`, `dns`, `blockHostnames`, `blacklistIPs` and the TLS options.
     pub net: NetOptions,
+    /// Keep each VU's cookies across iterations (k6's `noCookiesReset`).
+    pub no_cookies_reset: Option<bool>,
+    /// Log every HTTP request and response: `"headers"` or `"full"` (k6's `httpDebug`).
+    pub http_debug: Option<String>,
 }
 
 macro_rules! apply_fields {
@@ -83,7 +87,7 @@ impl Options {
             no_connection_reuse, no_vu_connection_reuse, user_agent, insecure_skip_tls_verify,
             max_redirects, throw, discard_response_bodies, tags, no_setup, no_teardown,
             no_thresholds, no_summary, batch, batch_per_host, rps, min_iteration_duration,
-            system_tags);
+            system_tags, no_cookies_reset, http_debug);
         self.net.apply(other.net);
     }
 
@@ -156,6 +160,8 @@ impl Options {
             batch_per_host: uint("batchPerHost")?.map(|n| n as u32),
             rps: uint("rps")?.map(|n| n.min(u32::MAX as u64) as u32),
             min_iteration_duration: duration("minIterationDuration")?,
+            no_cookies_reset: boolean("noCookiesReset")?,
+            http_debug: string("httpDebug")?,
             ..Options::default()
         };
         if let Some(v) = get("summaryTrendStats") {
@@ -260,6 +266,8 @@ impl Options {
                 "TEARDOWN_TIMEOUT" => o.teardown_timeout = Some(dur_of(&value)?),
                 "NO_CONNECTION_REUSE" => o.no_connection_reuse = Some(bool_of(&value)?),
                 "NO_VU_CONNECTION_REUSE" => o.no_vu_connection_reuse = Some(bool_of(&value)?),
+                "NO_COOKIES_RESET" => o.no_cookies_reset = Some(bool_of(&value)?),
+                "HTTP_DEBUG" => o.http_debug = Some(value.clone()),
                 "USER_AGENT" => o.user_agent = Some(value.clone()),
                 "INSECURE_SKIP_TLS_VERIFY" => o.insecure_skip_tls_verify = Some(bool_of(&value)?),
                 "MAX_REDIRECTS" => o.max_redirects = Some(int_of(&value)?.max(0) as u32),
@@ -512,6 +520,12 @@ impl Options {
         if let Some(v) = self.system_tags {
             m.insert("systemTags".into(), v.names().collect::<Vec<_>>().into());
         }
+        if let Some(v) = self.no_cookies_reset {
+            m.insert("noCookiesReset".into(), v.into());
+        }
+        if let Some(v) = &self.http_debug {
+            m.insert("httpDebug".into(), v.clone().into());
+        }
         Value::Object(m)
     }
 }
@@ -618,6 +632,26 @@ fn parse_thresholds(v: &Value) -> Result<Vec<(String, Vec<ThresholdDef>)>, Confi
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn cookie_reset_and_http_debug_options() {
+        let o = Options::from_json(&json!({"noCookiesReset": true, "httpDebug": "full"})).unwrap();
+        assert_eq!(o.no_cookies_reset, Some(true));
+        assert_eq!(o.http_debug.as_deref(), Some("full"));
+        assert_eq!(o.to_json()["noCookiesReset"], json!(true));
+        assert_eq!(o.to_json()["httpDebug"], json!("full"));
+        assert!(Options::from_json(&json!({"noCookiesReset": "yes"}))
+            .unwrap_err()
+            .to_string()
+            .contains("noCookiesReset"));
+        let env = Options::from_env([
+            ("K6_NO_COOKIES_RESET".to_string(), "true".to_string()),
+            ("K6_HTTP_DEBUG".to_string(), "headers".to_string()),
+        ])
+        .unwrap();
+        assert_eq!(env.no_cookies_reset, Some(true));
+        assert_eq!(env.http_debug.as_deref(), Some("headers"));
+    }
 
     #[test]
     fn shortcuts_become_scenarios_like_k6() {

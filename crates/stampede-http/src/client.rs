@@ -14,6 +14,7 @@ use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use url::Url;
 
+use crate::auth::{self, AuthHeader, AuthScheme, NtlmStep};
 use crate::cookies::CookieJar;
 use crate::error::{code, Failure};
 use crate::headers::{build_request, wants_close, HeadSpec};
@@ -48,7 +49,8 @@ impl std::fmt::Debug for HttpClient {
 struct Inner {
     config: Arc<ClientConfig>,
     pool: RefCell<Pool>,
-    jar: CookieJar,
+    /// The VU's jar; [`HttpClient::reset_cookies`] puts a new one in its place.
+    jar: RefCell<CookieJar>,
 }
 
 /// What a round trip learned about its connection.
@@ -57,6 +59,8 @@ struct ConnSeen {
     trace: Option<Rc<ConnTrace>>,
     meta: Option<ConnMeta>,
     h2: bool,
+    /// What was sent and received, for `httpDebug`.
+    dump: Option<Box<crate::HopDump>>,
 }
 
 impl HttpClient {
@@ -76,7 +80,7 @@ impl HttpClient {
             inner: Rc::new(Inner {
                 pool: RefCell::new(Pool::new(max_idle)),
                 config,
-                jar: CookieJar::new(),
+                jar: RefCell::new(CookieJar::new()),
             }),
         }
     }
@@ -90,7 +94,17 @@ impl HttpClient {
 
     /// The client's cookie jar (shared, not a copy).
     pub fn cookie_jar(&self) -> CookieJar {
-        self.inner.jar.clone()
+        self.inner.jar.borrow().clone()
+    }
+
+    /// Puts a new, empty jar in place of the current one, as k6 does at the start of each
+    /// iteration: a jar the script still holds keeps its cookies but is no longer the client's.
+    pub fn reset_cookies(&self) {
+        let mut jar = self.inner.jar.borrow_mut();
+        if !jar.is_shared() && jar.is_empty() {
+            return;
+        }
+        *jar = CookieJar::new();
     }
 
     /// Drops pooled connections and all cookies (k6 resets the jar each
@@ -107,7 +121,7 @@ impl HttpClient {
 
     /// Deletes all cookies in the jar.
     pub fn clear_cookies(&self) {
-        self.inner.jar.clear_all();
+        self.inner.jar.borrow().clear_all();
     }
 
     /// Idle HTTP/1.1 plus shared HTTP/2 connections currently pooled.
@@ -133,7 +147,15 @@ impl Inner {
             cookies,
             replace_jar_cookies,
             use_jar,
+            jar,
+            auth,
+            debug,
         } = req;
+        let jar = match jar {
+            _ if !use_jar => None,
+            Some(j) => Some(j),
+            None => Some(self.jar.borrow().clone()),
+        };
         let start = Instant::now();
         let deadline = tokio::time::Instant::from_std(start)
             .checked_add(timeout)
@@ -144,6 +166,9 @@ impl Inner {
         let request_close = headers.iter().any(|(n, v)| {
             n.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close")
         });
+        let has_own_auth = headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
         let user_cookie: Option<&str> = headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("cookie"))
@@ -152,9 +177,24 @@ impl Inner {
         let mut hops: Vec<Hop> = Vec::with_capacity(1);
         let mut method = method;
         let mut url = url;
+        let (mut digest_creds, mut first_basic) = if auth == AuthScheme::Digest {
+            let (creds, basic) = auth::digest_start(&mut url);
+            (creds, basic)
+        } else {
+            Default::default()
+        };
         let mut body = body;
         let mut prev_url: Option<Url> = None;
         let mut cookie = String::new();
+        let mut redirects = 0u32;
+        // The auth handshake of the current URL (k6's `auth: 'digest'` / `'ntlm'`).
+        let mut auth_value: Option<String> = None;
+        let mut digest_answered = false;
+        let ntlm_step_for = |u: &Url| {
+            (auth == AuthScheme::Ntlm && auth::ntlm_applies(u, &headers))
+                .then_some(NtlmStep::Anonymous)
+        };
+        let mut ntlm_step = ntlm_step_for(&url);
         let mut response = loop {
             let hop_start = Instant::now();
             let mut ph = Phases::new(hop_start);
@@ -176,9 +216,8 @@ impl Inner {
                 cookie.push('=');
                 cookie.push_str(v);
             }
-            if use_jar {
-                self.jar
-                    .append_request_cookies(&url, &mut cookie, &replace_jar_cookies);
+            if let Some(jar) = &jar {
+                jar.append_request_cookies(&url, &mut cookie, &replace_jar_cookies);
             }
             let referer = prev_url.as_ref().and_then(|p| redirect::referer(p, &url));
             let spec = HeadSpec {
@@ -194,11 +233,20 @@ impl Inner {
                     .is_none_or(|p| redirect::may_copy_sensitive(p, &url)),
                 referer: referer.as_deref(),
                 h2: false,
+                authorization: match (ntlm_step, auth_value.as_deref()) {
+                    (Some(NtlmStep::Anonymous), _) => AuthHeader::Omit,
+                    (Some(NtlmStep::Basic), _) => AuthHeader::Default,
+                    (_, Some(v)) => AuthHeader::Value(v),
+                    (_, None) => match first_basic.as_deref() {
+                        Some(b) if !has_own_auth => AuthHeader::Value(b),
+                        _ => AuthHeader::Default,
+                    },
+                },
             };
 
             let result = tokio::select! {
                 biased;
-                r = self.round_trip(&spec, discard_body, request_close, &mut ph, &mut seen) => r,
+                r = self.round_trip(&spec, discard_body, request_close, debug, &mut ph, &mut seen) => r,
                 _ = &mut sleep => Err(Failure::timeout()),
             };
             let end = Instant::now();
@@ -234,13 +282,14 @@ impl Inner {
                         bytes_sent,
                         bytes_received,
                         error_code: f.code,
+                        debug: seen.dump.take(),
                     });
                     break failed(url, f, meta, hops);
                 }
             };
 
-            if use_jar {
-                self.jar.store_response(&url, &raw.headers);
+            if let Some(jar) = &jar {
+                jar.store_response(&url, &raw.headers);
             }
             let status = raw.status.as_u16();
             hops.push(Hop {
@@ -253,14 +302,43 @@ impl Inner {
                 bytes_sent,
                 bytes_received,
                 error_code: http_error_code(status),
+                debug: seen.dump.take(),
             });
+
+            if status == 401 {
+                match auth {
+                    AuthScheme::Digest if !digest_answered => {
+                        if let Some(v) =
+                            auth::digest_answer(&raw.headers, &method, &url, &digest_creds)
+                        {
+                            digest_answered = true;
+                            auth_value = Some(v);
+                            continue;
+                        }
+                    }
+                    AuthScheme::Ntlm => {
+                        if let Some(step) = ntlm_step {
+                            match auth::ntlm_next(step, &raw.headers, &url) {
+                                Ok(Some((next, v))) => {
+                                    ntlm_step = Some(next);
+                                    auth_value = v;
+                                    continue;
+                                }
+                                Ok(None) => {}
+                                Err(f) => break failed(url, f, meta, hops),
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
 
             let location = raw.headers.get(header::LOCATION);
             let next = redirect::next_method(status, &method, location.is_some());
             let (Some((next_method, keep_body)), Some(location)) = (next, location) else {
                 break finish(raw, url, meta, discard_body, hops);
             };
-            if hops.len() > max_redirects as usize {
+            if redirects >= max_redirects {
                 // k6 returns the last redirect response (and logs a warning).
                 break finish(raw, url, meta, discard_body, hops);
             }
@@ -276,6 +354,14 @@ impl Inner {
                 body = Bytes::new();
             }
             method = next_method;
+            redirects += 1;
+            auth_value = None;
+            digest_answered = false;
+            first_basic = None;
+            if auth == AuthScheme::Digest {
+                digest_creds = auth::url_credentials(&next_url);
+            }
+            ntlm_step = ntlm_step_for(&next_url);
             prev_url = Some(std::mem::replace(&mut url, next_url));
         };
         // The Cookie header of the last request sent, for `res.request`.
@@ -403,6 +489,7 @@ impl Inner {
         spec: &HeadSpec<'_>,
         discard: bool,
         request_close: bool,
+        debug: crate::HttpDebug,
         ph: &mut Phases,
         seen: &mut ConnSeen,
     ) -> Result<RawResponse, Failure> {
@@ -440,6 +527,21 @@ impl Inner {
                 h2: conn.is_h2(),
                 ..*spec
             })?;
+            let full = debug == crate::HttpDebug::Full;
+            if debug != crate::HttpDebug::Off {
+                let host = req
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_else(|| crate::headers::authority(url))
+                    .to_string();
+                let request =
+                    crate::debug::request(spec.method, url, &host, req.headers(), spec.body, full);
+                seen.dump = Some(Box::new(crate::HopDump {
+                    request,
+                    response: None,
+                }));
+            }
 
             let sent = match &mut conn.sender {
                 Sender::H1(s) => {
@@ -498,7 +600,8 @@ impl Inner {
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            let body = read_body(incoming, discard, hint)
+            // A full `httpDebug` dump shows the body even when the script discards it.
+            let body = read_body(incoming, discard && !full, hint)
                 .await
                 .map_err(|e| Failure::hyper(&e, true))?;
             ph.body_end = Some(Instant::now());
@@ -516,6 +619,22 @@ impl Inner {
                 }
             }
             let reason = parts.extensions.get::<hyper::ext::ReasonPhrase>().cloned();
+            if let Some(dump) = seen.dump.as_mut() {
+                let code = parts.status.as_u16();
+                let text = match (&reason, parts.status.canonical_reason()) {
+                    (Some(r), _) => format!("{code} {}", String::from_utf8_lossy(r.as_bytes())),
+                    (None, Some(c)) => format!("{code} {c}"),
+                    (None, None) => code.to_string(),
+                };
+                dump.response = Some(crate::debug::response(
+                    proto_str(parts.version),
+                    &text,
+                    code,
+                    &parts.headers,
+                    &body,
+                    full,
+                ));
+            }
             return Ok(RawResponse {
                 status: parts.status,
                 version: parts.version,

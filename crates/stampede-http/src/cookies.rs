@@ -2,7 +2,6 @@
 //! and parsing of `Set-Cookie` values for k6's `res.cookies`.
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::rc::Rc;
 
 use cookie_store::{CookieStore, RawCookie};
@@ -22,17 +21,18 @@ impl std::fmt::Debug for CookieJar {
     }
 }
 
-/// Attributes for [`CookieJar::set`] (k6's `jar.set(url, name, value, options)`).
+/// Attributes for [`CookieJar::set`] (k6's `jar.set(url, name, value, options)`), with Go's
+/// `http.Cookie` meanings.
 #[derive(Clone, Debug, Default)]
 pub struct CookieOptions {
     /// `Domain` attribute; the cookie is host-only when `None`.
     pub domain: Option<String>,
     /// `Path` attribute; defaults to the URL's directory.
     pub path: Option<String>,
-    /// `Expires` attribute as an HTTP date (RFC 1123).
-    pub expires: Option<String>,
-    /// `Max-Age` in seconds (0 or negative deletes the cookie).
-    pub max_age: Option<i64>,
+    /// Expiry, Unix seconds (k6 parses the script's RFC 1123 date); `None`: a session cookie.
+    pub expires_unix: Option<i64>,
+    /// Go's `MaxAge`: 0 unset, negative deletes the cookie, positive is seconds from now.
+    pub max_age: i64,
     /// `Secure` attribute.
     pub secure: bool,
     /// `HttpOnly` attribute.
@@ -98,52 +98,61 @@ impl CookieJar {
         out
     }
 
-    /// Sets a cookie for `url` as if the server at `url` had sent it
-    /// (k6's `jar.set`). Errors say why the cookie was rejected.
-    pub fn set(
-        &self,
-        url: &Url,
-        name: &str,
-        value: &str,
-        opts: &CookieOptions,
-    ) -> Result<(), String> {
-        let mut s = String::with_capacity(name.len() + value.len() + 32);
-        let _ = write!(s, "{name}={value}");
-        if let Some(d) = &opts.domain {
-            let _ = write!(s, "; Domain={d}");
+    /// Sets a cookie for `url` as if the server at `url` had sent it (k6's `jar.set`). As Go's
+    /// jar, a cookie the URL may not set (another domain) is dropped without an error, and an
+    /// expired one deletes the cookie it replaces.
+    pub fn set(&self, url: &Url, name: &str, value: &str, opts: &CookieOptions) {
+        let mut c = RawCookie::new(name.to_string(), value.to_string());
+        if let Some(d) = opts.domain.as_deref().filter(|d| !d.is_empty()) {
+            c.set_domain(d.to_string());
         }
-        if let Some(p) = &opts.path {
-            let _ = write!(s, "; Path={p}");
+        if let Some(p) = opts.path.as_deref().filter(|p| !p.is_empty()) {
+            c.set_path(p.to_string());
         }
-        if let Some(e) = &opts.expires {
-            let _ = write!(s, "; Expires={e}");
-        }
-        if let Some(m) = opts.max_age {
-            let _ = write!(s, "; Max-Age={m}");
+        let expired = cookie::time::Duration::ZERO;
+        if opts.max_age < 0 {
+            c.set_max_age(expired);
+        } else if opts.max_age > 0 {
+            c.set_max_age(cookie::time::Duration::seconds(opts.max_age));
+        } else if let Some(t) = opts.expires_unix {
+            match cookie::time::OffsetDateTime::from_unix_timestamp(t) {
+                Ok(t) if t > cookie::time::OffsetDateTime::now_utc() => c.set_expires(t),
+                _ => c.set_max_age(expired),
+            }
         }
         if opts.secure {
-            s.push_str("; Secure");
+            c.set_secure(true);
         }
         if opts.http_only {
-            s.push_str("; HttpOnly");
+            c.set_http_only(true);
         }
-        match self.store.borrow_mut().parse(&s, url) {
-            Ok(_) => Ok(()),
-            // Setting an already expired cookie deletes it: not an error.
-            Err(cookie_store::CookieError::Expired) => Ok(()),
-            Err(e) => Err(e.to_string()),
-        }
+        // Rejected cookies (domain mismatch, already expired) are dropped, as Go's jar does.
+        let _ = self.store.borrow_mut().insert_raw(&c, url);
     }
 
-    /// Deletes every cookie that would be sent to `url` (k6's `jar.clear(url)`).
+    /// k6's `jar.clear(url)`: Go's jar deletes each cookie `cookiesForURL(url)` names, but only
+    /// under the key a server at `url` would set it with (the URL's host and directory).
     pub fn clear(&self, url: &Url) {
-        self.remove_matching(url, None);
+        let names: Vec<String> = {
+            let store = self.store.borrow();
+            sorted_matches(&store, url)
+                .into_iter()
+                .map(|c| c.name().to_string())
+                .collect()
+        };
+        for n in names {
+            self.delete(url, &n);
+        }
     }
 
-    /// Deletes the cookies named `name` that would be sent to `url`
-    /// (k6's `jar.delete(url, name)`).
+    /// k6's `jar.delete(url, name)`: deletes the cookie `name` stored under the URL's host and
+    /// directory (Go's jar keys a cookie by domain, path and name).
     pub fn delete(&self, url: &Url, name: &str) {
-        self.remove_matching(url, Some(name));
+        let Some(host) = url.host_str() else { return };
+        let host = host.to_ascii_lowercase();
+        self.store
+            .borrow_mut()
+            .remove(&host, &default_path(url.path()), name);
     }
 
     /// Deletes all cookies.
@@ -151,23 +160,14 @@ impl CookieJar {
         self.store.borrow_mut().clear();
     }
 
-    fn remove_matching(&self, url: &Url, name: Option<&str>) {
-        let mut store = self.store.borrow_mut();
-        let keys: Vec<(String, String, String)> = store
-            .matches(url)
-            .into_iter()
-            .filter(|c| name.is_none_or(|n| c.name() == n))
-            .map(|c| {
-                (
-                    String::from(&c.domain),
-                    String::from(&c.path),
-                    c.name().to_string(),
-                )
-            })
-            .collect();
-        for (d, p, n) in keys {
-            store.remove(&d, &p, &n);
-        }
+    /// Whether a clone of this jar exists (the script holds it).
+    pub(crate) fn is_shared(&self) -> bool {
+        Rc::strong_count(&self.store) > 1
+    }
+
+    /// Whether the jar holds no cookie (expired ones aside).
+    pub fn is_empty(&self) -> bool {
+        self.store.borrow().iter_unexpired().next().is_none()
     }
 
     /// Stores the `Set-Cookie` headers of a response to `url`.
@@ -206,10 +206,22 @@ impl CookieJar {
     }
 }
 
+/// The directory a server at `path` sets a cookie for when it names none (RFC 6265 5.1.4).
+fn default_path(path: &str) -> String {
+    match path.rfind('/') {
+        Some(i) if i > 0 && path.starts_with('/') => path[..i].to_string(),
+        _ => "/".to_string(),
+    }
+}
+
 /// Cookies for `url` in Go's order: longest path first, then oldest first
-/// (the store keeps insertion order).
+/// (the store keeps insertion order). `Secure` cookies go to `https` URLs only, as in Go's jar
+/// (`cookie_store` would also send them to plain-HTTP loopback hosts).
 fn sorted_matches<'a>(store: &'a CookieStore, url: &Url) -> Vec<&'a cookie_store::Cookie<'static>> {
     let mut v = store.matches(url);
+    if url.scheme() != "https" {
+        v.retain(|c| !c.secure().unwrap_or(false));
+    }
     v.sort_by_key(|c| std::cmp::Reverse(String::from(&c.path).len()));
     v
 }
@@ -222,17 +234,26 @@ mod tests {
         Url::parse(s).expect("url")
     }
 
+    fn names(jar: &CookieJar, u: &str) -> Vec<String> {
+        let mut v: Vec<String> = jar
+            .cookies_for_url(&url(u))
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        v.sort();
+        v
+    }
+
     #[test]
     fn set_get_delete_clear() {
         let jar = CookieJar::new();
         let u = url("http://127.0.0.1:8080/a/b");
-        jar.set(&u, "a", "1", &CookieOptions::default())
-            .expect("set");
+        jar.set(&u, "a", "1", &CookieOptions::default());
         let opts = CookieOptions {
             path: Some("/".into()),
             ..Default::default()
         };
-        jar.set(&u, "b", "2", &opts).expect("set");
+        jar.set(&u, "b", "2", &opts);
         let got = jar.cookies_for_url(&u);
         assert_eq!(
             got,
@@ -242,34 +263,67 @@ mod tests {
             ]
         );
         // "a" has the default path /a: not sent to /other.
-        assert_eq!(
-            jar.cookies_for_url(&url("http://127.0.0.1:8080/other"))
-                .len(),
-            1
-        );
+        assert_eq!(names(&jar, "http://127.0.0.1:8080/other"), ["b"]);
 
         let mut header = String::new();
         jar.append_request_cookies(&u, &mut header, &["b".to_string()]);
         assert_eq!(header, "a=1");
 
-        jar.delete(&u, "a");
-        assert_eq!(jar.cookies_for_url(&u).len(), 1);
-        jar.clear(&u);
-        assert!(jar.cookies_for_url(&u).is_empty());
+        // Go's keys: "a" lives under /a, "b" under /.
+        jar.delete(&url("http://127.0.0.1:8080/x"), "a");
+        assert_eq!(names(&jar, "http://127.0.0.1:8080/a/b"), ["a", "b"]);
+        jar.delete(&url("http://127.0.0.1:8080/a/x"), "a");
+        assert_eq!(names(&jar, "http://127.0.0.1:8080/a/b"), ["b"]);
+        jar.clear(&url("http://127.0.0.1:8080/a/b"));
+        assert_eq!(names(&jar, "http://127.0.0.1:8080/a/b"), ["b"]);
+        jar.clear(&url("http://127.0.0.1:8080/"));
+        assert!(jar.is_empty());
     }
 
     #[test]
-    fn max_age_zero_deletes() {
+    fn max_age_and_expiry() {
         let jar = CookieJar::new();
         let u = url("http://127.0.0.1/");
-        jar.set(&u, "a", "1", &CookieOptions::default())
-            .expect("set");
-        let opts = CookieOptions {
-            max_age: Some(0),
+        jar.set(&u, "a", "1", &CookieOptions::default());
+        // Go's MaxAge 0 is "unset": the cookie stays.
+        jar.set(&u, "zero", "1", &CookieOptions::default());
+        let delete = CookieOptions {
+            max_age: -1,
             ..Default::default()
         };
-        jar.set(&u, "a", "1", &opts).expect("set");
-        assert!(jar.cookies_for_url(&u).is_empty());
+        jar.set(&u, "a", "1", &delete);
+        let past = CookieOptions {
+            expires_unix: Some(1_000_000),
+            ..Default::default()
+        };
+        jar.set(&u, "old", "1", &past);
+        let future = CookieOptions {
+            expires_unix: Some(4_000_000_000),
+            ..Default::default()
+        };
+        jar.set(&u, "new", "1", &future);
+        assert_eq!(names(&jar, "http://127.0.0.1/"), ["new", "zero"]);
+    }
+
+    #[test]
+    fn foreign_domains_are_dropped_and_secure_needs_https() {
+        let jar = CookieJar::new();
+        let u = url("http://127.0.0.1/");
+        let other = CookieOptions {
+            domain: Some("example.com".into()),
+            ..Default::default()
+        };
+        jar.set(&u, "other", "1", &other);
+        let secure = CookieOptions {
+            secure: true,
+            ..Default::default()
+        };
+        jar.set(&u, "s", "1", &secure);
+        assert!(names(&jar, "http://127.0.0.1/").is_empty());
+        assert_eq!(names(&jar, "https://127.0.0.1/"), ["s"]);
+        let mut header = String::new();
+        jar.append_request_cookies(&u, &mut header, &[]);
+        assert_eq!(header, "");
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Response body decompression by `Content-Encoding`, as k6 does for
-//! `gzip` and `deflate` (k6 also handles `br` and `zstd`; those are left
-//! encoded here).
+//! `gzip`, `deflate`, `br` and `zstd`.
 
 use std::io::Read;
 
@@ -28,6 +27,16 @@ pub(crate) fn decode_body(headers: &HeaderMap, body: Bytes) -> Result<Bytes, Fai
             read_all(flate2::read::MultiGzDecoder::new(&body[..]), body.len())?
         } else if enc.eq_ignore_ascii_case("deflate") {
             read_all(flate2::read::ZlibDecoder::new(&body[..]), body.len())?
+        } else if enc.eq_ignore_ascii_case("br") {
+            read_all(brotli::Decompressor::new(&body[..], 4096), body.len())?
+        } else if enc.eq_ignore_ascii_case("zstd") {
+            let decoder = zstd::stream::read::Decoder::new(&body[..]).map_err(|e| {
+                Failure::new(
+                    code::RESPONSE_DECOMPRESSION,
+                    format!("error decompressing response body ({e})"),
+                )
+            })?;
+            read_all(decoder, body.len())?
         } else {
             // identity, or an encoding we do not decode.
             return Ok(body);

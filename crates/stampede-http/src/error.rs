@@ -311,6 +311,13 @@ fn find_rustls(e: &io::Error) -> Option<&rustls::Error> {
     None
 }
 
+/// Go's text for a failed `connect()` to `addr` (what k6's `ws.connect` reports):
+/// `dial tcp 127.0.0.1:9: connect: connection refused`.
+pub fn go_dial_error(addr: SocketAddr, e: &io::Error) -> String {
+    let f = Failure::dial(addr, e);
+    f.cause.unwrap_or(f.message)
+}
+
 /// The OS message of `e` without Rust's " (os error N)" suffix, lowercased
 /// like Go's syscall messages ("connection refused").
 fn os_message(e: &io::Error) -> String {

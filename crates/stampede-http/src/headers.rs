@@ -7,6 +7,7 @@ use http::{Method, Uri, Version};
 use http_body_util::Full;
 use url::{Position, Url};
 
+use crate::auth::AuthHeader;
 use crate::error::{code, Failure};
 use crate::redirect;
 
@@ -31,6 +32,8 @@ pub(crate) struct HeadSpec<'a> {
     pub(crate) sensitive_ok: bool,
     pub(crate) referer: Option<&'a str>,
     pub(crate) h2: bool,
+    /// What the `Authorization` header is (an auth handshake sets its own).
+    pub(crate) authorization: AuthHeader<'a>,
 }
 
 fn invalid_name(name: &str) -> Failure {
@@ -108,12 +111,24 @@ pub(crate) fn build_request(spec: &HeadSpec<'_>) -> Result<http::Request<ReqBody
         if spec.redirected && !spec.sensitive_ok && redirect::is_sensitive(name) {
             continue;
         }
+        if !matches!(spec.authorization, AuthHeader::Default)
+            && name.eq_ignore_ascii_case("authorization")
+        {
+            continue;
+        }
         let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid_name(name))?;
         let v = HeaderValue::from_bytes(value.as_bytes()).map_err(|_| invalid_value(name))?;
         head.append(n, v);
     }
-    if !has_auth && !spec.url.username().is_empty() {
-        head.insert(header::AUTHORIZATION, basic_auth(spec.url)?);
+    match spec.authorization {
+        AuthHeader::Default if !has_auth && !spec.url.username().is_empty() => {
+            head.insert(header::AUTHORIZATION, basic_auth(spec.url)?);
+        }
+        AuthHeader::Value(v) => {
+            let v = HeaderValue::from_str(v).map_err(|_| invalid_value("Authorization"))?;
+            head.insert(header::AUTHORIZATION, v);
+        }
+        _ => {}
     }
     if !spec.cookie.is_empty() {
         let v = HeaderValue::from_str(spec.cookie).map_err(|_| invalid_value("Cookie"))?;
@@ -150,7 +165,7 @@ pub(crate) fn build_request(spec: &HeadSpec<'_>) -> Result<http::Request<ReqBody
     Ok(req)
 }
 
-fn basic_auth(url: &Url) -> Result<HeaderValue, Failure> {
+pub(crate) fn basic_auth(url: &Url) -> Result<HeaderValue, Failure> {
     use base64::Engine as _;
     let decode = |s: &str| {
         percent_encoding::percent_decode_str(s)
@@ -171,7 +186,7 @@ fn basic_auth(url: &Url) -> Result<HeaderValue, Failure> {
 
 /// Go's `textproto.CanonicalMIMEHeaderKey`: `content-type` -> `Content-Type`;
 /// names with characters outside the token set are returned unchanged.
-pub(crate) fn canonical_name(name: &str) -> String {
+pub fn canonical_name(name: &str) -> String {
     let valid = name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
@@ -261,6 +276,7 @@ mod tests {
             sensitive_ok: true,
             referer: None,
             h2: false,
+            authorization: AuthHeader::Default,
         };
         let req = build_request(&spec).expect("request");
         assert_eq!(req.uri(), "/p?q=1");
@@ -289,6 +305,7 @@ mod tests {
             sensitive_ok: true,
             referer: None,
             h2: true,
+            authorization: AuthHeader::Default,
         };
         let req = build_request(&spec).expect("request");
         assert_eq!(req.uri(), "https://[::1]/");

@@ -22,8 +22,11 @@
 //! `decode` (gzip/deflate), `error` (k6 error codes), `net` (`hosts`, blocked names and
 //! ranges, DNS ttl/select/policy).
 
+mod auth;
 mod client;
+mod compress;
 mod cookies;
+mod debug;
 mod decode;
 mod error;
 mod headers;
@@ -34,9 +37,13 @@ mod redirect;
 mod timing;
 pub mod tls;
 
+pub use auth::AuthScheme;
 pub use client::HttpClient;
+pub use compress::{compress_body, Compression};
 pub use cookies::{parse_set_cookie, CookieJar, CookieOptions, ResponseCookie};
-pub use error::{code as error_code, HttpError};
+pub use debug::{HopDump, HttpDebug};
+pub use error::{code as error_code, go_dial_error, HttpError};
+pub use headers::canonical_name;
 pub use message::{ClientConfig, Hop, Request, Response, DEFAULT_USER_AGENT};
 pub use net::{split_host_port, HostRule, HostTarget, NetRules, Policy, Select};
 pub use timing::Timings;

@@ -82,8 +82,15 @@ pub struct Request {
     /// Names of jar cookies not to send because [`Request::cookies`] replaces
     /// them (k6's `{ value, replace: true }`).
     pub replace_jar_cookies: Vec<String>,
-    /// Send cookies from, and store `Set-Cookie` into, the client's jar.
+    /// Send cookies from, and store `Set-Cookie` into, a jar: [`Request::jar`] or else the
+    /// client's.
     pub use_jar: bool,
+    /// The jar to use instead of the client's (k6's `jar` param).
+    pub jar: Option<crate::CookieJar>,
+    /// k6's `auth` param: the handshake beyond Basic credentials, if any.
+    pub auth: crate::AuthScheme,
+    /// Dump each round trip into [`Hop::debug`] (k6's `httpDebug`).
+    pub debug: crate::HttpDebug,
 }
 
 impl Request {
@@ -101,6 +108,9 @@ impl Request {
             cookies: Vec::new(),
             replace_jar_cookies: Vec::new(),
             use_jar: true,
+            jar: None,
+            auth: crate::AuthScheme::Basic,
+            debug: crate::HttpDebug::Off,
         }
     }
 }
@@ -127,6 +137,8 @@ pub struct Hop {
     pub bytes_received: u64,
     /// k6 error code: transport error, or `1000 + status` for 4xx/5xx.
     pub error_code: u32,
+    /// The request and response as `httpDebug` shows them, when asked for.
+    pub debug: Option<Box<crate::HopDump>>,
 }
 
 /// The outcome of [`crate::HttpClient::request`]; transport errors are reported in
@@ -149,7 +161,7 @@ pub struct Response {
     /// The `Cookie` header the final request carried (empty if none): the script's own header,
     /// the request's cookies, then the jar's, as sent.
     pub sent_cookie: String,
-    /// Body, decompressed for `gzip`/`deflate`; empty when discarded.
+    /// Body, decompressed (`gzip`, `deflate`, `br`, `zstd`); empty when discarded.
     pub body: Bytes,
     /// Final URL after redirects.
     pub url: Url,
@@ -252,6 +264,14 @@ pub(crate) fn failed(url: Url, f: Failure, meta: Option<ConnMeta>, hops: Vec<Hop
         cause: f.cause,
         error_code: f.code,
         hops,
+    }
+}
+
+impl Response {
+    /// The response of a request that was never sent: its params were refused (k6 returns
+    /// such a response, status 0 and no metrics, when `throw` is off).
+    pub fn not_sent(url: Url, error: String) -> Response {
+        failed(url, Failure::new(0, error), None, Vec::new())
     }
 }
 

@@ -3,14 +3,66 @@
 const N = globalThis.__stampede_native;
 N.load('http');
 
+// Go's fmt "%v" of a number as k6 exports it: an integer up to 2^53 is an int64, anything
+// else a float64 (shortest digits, exponent form below 1e-4 and from 1e6 on, as Go's %g).
+function goNumber(n) {
+  if (Number.isInteger(n) && Math.abs(n) <= 2 ** 53 && !Object.is(n, -0)) return String(n);
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  if (Object.is(n, -0)) return '-0';
+  const [mant, e] = n.toExponential().split('e');
+  const exp = Number(e);
+  if (exp >= -4 && exp < 6) return String(n);
+  const abs = String(Math.abs(exp));
+  return `${mant}e${exp < 0 ? '-' : '+'}${abs.length < 2 ? '0' + abs : abs}`;
+}
+
+const pad = (n, w) => String(n).padStart(w, '0');
+
+// Go's time.Time.String() of a Date (k6 exports a Date as a time.Time; UTC here).
+function goTime(d) {
+  if (Number.isNaN(d.getTime())) return '<invalid Date>';
+  const frac = d.getUTCMilliseconds() ? '.' + pad(d.getUTCMilliseconds(), 3).replace(/0+$/, '') : '';
+  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)} `
+    + `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}${frac} +0000 UTC`;
+}
+
+// A form value as k6 writes it: Go's fmt "%v" of the exported JS value (nested arrays as
+// `[a b]`, objects as `map[k:v]` with sorted keys, null and undefined as `<nil>`).
+function goValue(v) {
+  if (v === null || v === undefined) return '<nil>';
+  switch (typeof v) {
+    case 'string': return v;
+    case 'number': return goNumber(v);
+    case 'boolean': return v ? 'true' : 'false';
+    case 'bigint': return String(v);
+    case 'function': return '0x0';
+    case 'symbol': return '<nil>';
+    default:
+  }
+  if (v instanceof Date) return goTime(v);
+  if (Array.isArray(v)) return '[' + v.map(goValue).join(' ') + ']';
+  return 'map[' + Object.keys(v).sort().map((k) => k + ':' + goValue(v[k])).join(' ') + ']';
+}
+
+// Go's url.QueryEscape: space as '+', everything but letters, digits and -_.~ percent-encoded.
+function queryEscape(s) {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, '+');
+}
+
+// An object body as k6 sends it: Go's url.Values.Encode(), keys sorted, an array a value each.
 function encodeForm(obj) {
-  return Object.keys(obj)
-    .map((k) => {
-      const v = obj[k];
-      if (Array.isArray(v)) return v.map((x) => encodeURIComponent(k) + '=' + encodeURIComponent(x)).join('&');
-      return encodeURIComponent(k) + '=' + encodeURIComponent(v === undefined || v === null ? '' : v);
-    })
-    .join('&');
+  const parts = [];
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    const key = queryEscape(k) + '=';
+    if (Array.isArray(v)) for (const x of v) parts.push(key + queryEscape(goValue(x)));
+    else parts.push(key + queryEscape(goValue(v)));
+  }
+  return parts.join('&');
 }
 
 function bodyOf(body, headers) {
@@ -35,7 +87,7 @@ function durationMs(v) {
 
 // The request as the native side reads it: an array, so no property names are looked up.
 // [method, url, body, headers [[k, v]...], cookies [[k, v, replace]...], tags {}, timeoutMs,
-//  redirects, responseType, hasCallback, callback, throw]
+//  redirects, responseType, hasCallback, callback, throw, jar handle, auth, compression]
 function prepare(method, url, body, params) {
   const p = params || {};
   const headers = [];
@@ -75,18 +127,11 @@ function prepare(method, url, body, params) {
     'responseCallback' in p,
     p.responseCallback,
     p.throw === undefined ? undefined : !!p.throw,
+    // As k6: a `jar` that is not a cookie jar is ignored.
+    p.jar && typeof p.jar === 'object' ? p.jar[JAR] : undefined,
+    p.auth === undefined || p.auth === null ? undefined : String(p.auth),
+    p.compression === undefined || p.compression === null ? undefined : String(p.compression),
   ];
-}
-
-function walk(value, selector) {
-  // A subset of gjson paths, as k6's Response.json(selector): a.b.0.c, and `#` for length.
-  let cur = value;
-  for (const part of String(selector).split('.')) {
-    if (cur === undefined || cur === null) return undefined;
-    if (part === '#' && Array.isArray(cur)) return cur.length;
-    cur = cur[part];
-  }
-  return cur;
 }
 
 // Go's http.CanonicalHeaderKey: each dash-separated word capitalized, unless the name holds a
@@ -204,9 +249,14 @@ export class Response {
   }
   // Parsed once per response, as k6 caches it: scripts often call res.json(...) several times
   // on one response (checks, then metrics), and parsing is the costly part of a JSON request.
-  // Selectors walk the same parse (k6 reads the raw body for them: the two differ only when
-  // the script changed the parsed object).
+  // A selector is a gjson path run on the raw body, as in k6 (undefined when nothing matches).
   json(selector) {
+    if (selector !== undefined) {
+      if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
+      const text = typeof this.body === 'string' ? this.body : N.bytesToString(this.body);
+      const raw = N.gjson(text, String(selector));
+      return raw === undefined ? undefined : JSON.parse(raw);
+    }
     let parsed = this._j;
     if (parsed === undefined || this._jb !== this.body) {
       if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
@@ -214,12 +264,15 @@ export class Response {
       try {
         parsed = JSON.parse(text);
       } catch (e) {
-        throw new SyntaxError('cannot parse response body as JSON: ' + e.message);
+        // k6 raises Go's error (its text after "error:" is Go's, not this one).
+        const err = new Error('cannot parse json due to an error, error: ' + e.message);
+        err.name = 'GoError';
+        throw err;
       }
       this._j = parsed;
       this._jb = this.body;
     }
-    return selector === undefined ? parsed : walk(parsed, selector);
+    return parsed;
   }
   html() {
     throw new Error('Response.html() is not supported by stampede yet');
@@ -307,13 +360,48 @@ export function url(strings, ...values) {
   return { __k6url: true, url: full, name, toString() { return full; } };
 }
 
-export function cookieJar() {
-  return {
-    cookiesForURL(u) { return N.jarGet(String(u)); },
-    set(u, name, value, opts) { N.jarSet(String(u), String(name), String(value), opts || {}); },
-    clear(u) { N.jarClear(String(u)); },
-    delete(u, name) { N.jarDelete(String(u), String(name)); },
+// The native jar of a script's jar object, out of sight of Object.keys and JSON.stringify
+// (k6's jar objects show only their four methods).
+const JAR = Symbol('jar');
+
+// k6 reads the options' keys case-insensitively and converts them as Go's http.Cookie fields.
+function jarOptions(opts) {
+  const o = {};
+  if (opts === undefined || opts === null) return o;
+  for (const k of Object.keys(opts)) {
+    const v = opts[k];
+    switch (k.toLowerCase()) {
+      case 'path': o.path = String(v); break;
+      case 'domain': o.domain = String(v); break;
+      case 'expires': o.expires = String(v); break;
+      case 'max_age': o.max_age = Math.trunc(Number(v)) || 0; break;
+      case 'secure': o.secure = !!v; break;
+      case 'http_only': o.http_only = !!v; break;
+      default:
+    }
+  }
+  return o;
+}
+
+function wrapJar(handle) {
+  const jar = {
+    clear(u) { N.jarClear(handle, String(u)); },
+    cookiesForURL(u) { return N.jarGet(handle, String(u)); },
+    delete(u, name) { N.jarDelete(handle, String(u), String(name)); },
+    set(u, name, value, opts) { return N.jarSet(handle, String(u), String(name), String(value), jarOptions(opts)); },
   };
+  Object.defineProperty(jar, JAR, { value: handle });
+  return jar;
+}
+
+// `new http.CookieJar()`: a jar of its own, used by requests given it as their `jar` param.
+export function CookieJar() {
+  return wrapJar(N.newJar());
+}
+
+// The VU's jar for the running iteration (a new one each iteration unless `noCookiesReset`).
+export function cookieJar() {
+  return wrapJar(N.vuJar());
 }
 
 export const TLS_1_0 = 'tls1.0';
@@ -323,5 +411,5 @@ export const TLS_1_3 = 'tls1.3';
 
 export default {
   request, asyncRequest, get, head, post, put, patch, del, options, batch, expectedStatuses, setResponseCallback,
-  url, cookieJar, Response, TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3,
+  url, cookieJar, CookieJar, Response, TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3,
 };

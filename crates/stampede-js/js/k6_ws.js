@@ -73,14 +73,12 @@ export function connect(url, params, callback) {
     tags = {};
     for (const k of Object.keys(p.tags)) tags[k] = String(p.tags[k]);
   }
-  // [id, status, error, headers "k: v\n...", url]
+  // [id (-1: not open), status, error, headers "K: v\n...", url, body]
   const r = N.wsConnect(String(url), headers, tags);
-  const res = { url: r[4], status: r[1], error: r[2], headers: {}, body: '' };
+  const res = { url: r[4], status: r[1], headers: {}, body: r[5], error: r[2] };
   if (r[3]) for (const line of r[3].split('\n')) { const i = line.indexOf(': '); res.headers[line.slice(0, i)] = line.slice(i + 2); }
-  if (r[0] < 0) {
-    if (r[2]) throw new Error(r[2]);
-    return res;
-  }
+  // A failed handshake: the response (status 0 and the error when nothing answered), as k6.
+  if (r[0] < 0) return res;
   const socket = new Socket(r[0]);
   try {
     if (typeof callback === 'function') callback(socket);

@@ -46,6 +46,10 @@ pub struct TestSettings {
     pub raw_samples: bool,
     /// k6's system tags the samples carry (`systemTags`).
     pub system_tags: stampede_core::SystemTagSet,
+    /// Keep each VU's cookies across iterations (`noCookiesReset`).
+    pub no_cookies_reset: bool,
+    /// Log every request and response (`httpDebug`).
+    pub http_debug: stampede_http::HttpDebug,
 }
 
 /// How many of one `http.batch` call's requests run at once: `total` in all, `per_host` to one

@@ -134,6 +134,14 @@ impl VuState {
             .map_or(0, |(_, n)| *n)
     }
 
+    /// k6 gives each iteration (and each `setup()`, `teardown()`...) a new, empty cookie jar,
+    /// unless `noCookiesReset`.
+    fn reset_cookies(&self) {
+        if !self.worker.test.settings.no_cookies_reset {
+            self.http.reset_cookies();
+        }
+    }
+
     /// Runs the future `make` returns to completion on the worker's runtime, suspending this
     /// VU meanwhile. `make` runs when the worker first polls, on the worker's own stack: a
     /// request's future is kilobytes, and every page a VU's stack has touched stays resident
@@ -427,6 +435,7 @@ impl Vu {
         if self.state.worker.test.settings.no_vu_connection_reuse {
             self.state.http.clear_connections();
         }
+        self.state.reset_cookies();
         let start = Instant::now();
         let deadline = job.hard_deadline;
         self.state.deadline.set(deadline);
@@ -480,6 +489,7 @@ impl Vu {
         job: Option<IterationJob>,
     ) -> Result<Option<String>, JsError> {
         *self.state.job.borrow_mut() = job;
+        self.state.reset_cookies();
         // k6 runs setup() and teardown() in groups of their names: their samples are tagged
         // `group=::setup`, with no scenario.
         if matches!(name, "setup" | "teardown") {

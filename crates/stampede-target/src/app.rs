@@ -22,7 +22,8 @@ use crate::stats::Recorder;
 use crate::ws::Rooms;
 use crate::TargetConfig;
 use crate::{
-    auth, faults, helpers, jobs, messages, metrics, providers, ratelimit, shop, stats, ws,
+    auth, faults, helpers, http_auth, jobs, messages, metrics, providers, ratelimit, shop, stats,
+    ws,
 };
 
 /// Everything the handlers share, in memory.
@@ -96,6 +97,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/status/{code}", any(helpers::status))
         .route("/bytes/{n}", get(helpers::bytes))
         .route("/echo", any(helpers::echo))
+        .route("/decompress", any(helpers::decompress))
         .route("/cookies", get(helpers::cookies))
         .route("/cookies/set", get(helpers::cookies_set))
         .route("/cookies/delete", get(helpers::cookies_delete))
@@ -110,6 +112,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/headers", get(helpers::headers))
         .route("/user-agent", get(helpers::user_agent))
         .route("/ip", get(helpers::ip))
+        .route("/digest-auth/{*rest}", any(http_auth::digest))
+        .route("/ntlm-auth/{user}/{passwd}", any(http_auth::ntlm))
         // auth
         .route("/auth/signup", post(auth::signup))
         .route("/auth/register", post(auth::signup))

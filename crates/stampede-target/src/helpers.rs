@@ -1,6 +1,6 @@
 //! httpbin-style test helpers: `/`, `/delay/{ms}`, `/status/{code}`, `/bytes/{n}`, `/echo`,
 //! `/cookies`, `/cookies/set`, `/cookies/delete`, `/redirect/{n}`, `/get`, `/post`, `/put`,
-//! `/patch`, `/delete`, `/anything`, `/headers`, `/user-agent`, `/ip`.
+//! `/patch`, `/delete`, `/anything`, `/headers`, `/user-agent`, `/ip`, `/decompress`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -295,6 +295,50 @@ pub(crate) async fn anything(
         "origin": origin(peer),
         "url": full_url(&headers, &uri),
     }))
+}
+
+/// Undoes one `Content-Encoding` layer.
+fn decode_layer(encoding: &str, data: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match encoding {
+        "gzip" => flate2::read::MultiGzDecoder::new(data).read_to_end(&mut out)?,
+        "deflate" => flate2::read::ZlibDecoder::new(data).read_to_end(&mut out)?,
+        "br" => brotli::Decompressor::new(data, 4096).read_to_end(&mut out)?,
+        "zstd" => return zstd::stream::decode_all(data),
+        "identity" => return Ok(data.to_vec()),
+        other => {
+            return Err(std::io::Error::other(format!(
+                "unsupported Content-Encoding {other:?}"
+            )))
+        }
+    };
+    Ok(out)
+}
+
+/// `ANY /decompress`: the request body with its `Content-Encoding` layers undone (last
+/// first): {content_encoding, data} or 400 with the reason.
+pub(crate) async fn decompress(
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>, ApiError> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut data = body.to_vec();
+    for layer in encoding
+        .rsplit(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        data = decode_layer(layer, &data).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    Ok(Json(json!({
+        "content_encoding": encoding,
+        "data": String::from_utf8_lossy(&data),
+    })))
 }
 
 /// `GET /headers`.

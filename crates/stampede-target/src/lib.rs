@@ -13,7 +13,10 @@
 //! - helpers: `GET /` (text `hello`), `ANY /delay/{ms}`, `ANY /status/{code}`,
 //!   `GET /bytes/{n}`, `ANY /echo`, `GET /cookies`, `GET /cookies/set?k=v`,
 //!   `GET /cookies/delete?k`, `GET /redirect/{n}`, `GET /get`, `POST /post`, `PUT /put`,
-//!   `PATCH /patch`, `DELETE /delete`, `ANY /anything`, `GET /headers`, `GET /user-agent`, `GET /ip`.
+//!   `PATCH /patch`, `DELETE /delete`, `ANY /anything`, `GET /headers`, `GET /user-agent`, `GET /ip`,
+//!   `ANY /decompress` (the body with its `Content-Encoding` undone).
+//! - http_auth: `GET /digest-auth/{qop}/{user}/{passwd}[/{algorithm}]`,
+//!   `GET /ntlm-auth/{user}/{passwd}` (401 challenges, then 200 `{authenticated, user}`).
 //! - auth: `POST /auth/signup` (alias `/auth/register`) 201/400/409, `POST /auth/login`
 //!   200 `{access_token, token_type, expires_in, user}`/401, `GET /auth/me`, `POST /auth/refresh`.
 //! - jobs: `POST /jobs` 201, `GET /jobs/mine?page=&limit=`, `GET /jobs/{id}`,
@@ -42,6 +45,7 @@ mod error;
 mod faults;
 pub mod fixtures;
 mod helpers;
+mod http_auth;
 mod jobs;
 mod messages;
 mod metrics;

@@ -106,6 +106,15 @@ pub struct OptionFlags {
     /// Don't reuse connections.
     #[arg(long)]
     pub no_connection_reuse: bool,
+    /// Log all HTTP requests and responses, without bodies; `--http-debug=full` adds them.
+    #[arg(
+        long,
+        value_name = "full",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "headers"
+    )]
+    pub http_debug: Option<String>,
     /// The system tags samples carry, comma-separated (default: k6's).
     #[arg(long)]
     pub system_tags: Option<String>,

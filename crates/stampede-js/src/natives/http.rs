@@ -8,7 +8,7 @@ use rquickjs::{
     qjs, Array, ArrayBuffer, Ctx, Exception, FromJs, Function, Object, Persistent, Result, Value,
 };
 use stampede_core::SystemTag;
-use stampede_http::{Hop, Request, Response};
+use stampede_http::{AuthScheme, Hop, Request, Response};
 use stampede_metrics::{builtin, MetricId, MetricType};
 
 use super::metrics::tags_of;
@@ -34,10 +34,14 @@ struct Prepared {
     callback: Option<Option<Vec<(u16, u16)>>>,
     /// Raise a failed request as an exception: the request's `throw` param, else the option.
     throw: bool,
+    /// k6's `auth` param: with digest or NTLM, a 401 first response counts as expected.
+    auth: AuthScheme,
+    /// Why the request is not sent (a param k6 refuses, e.g. an unknown `compression`).
+    refused: Option<String>,
 }
 
 /// k6's exception for a failed request under `throw`: a `GoError`, as k6 raises Go errors.
-fn go_exception(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
+pub(crate) fn go_exception(ctx: &Ctx<'_>, message: &str) -> rquickjs::Error {
     match Exception::from_message(ctx.clone(), message).and_then(|e| {
         e.set("name", "GoError")?;
         Ok(e)
@@ -103,17 +107,29 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         .parse_url(url_s)
         .map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
     let body: Value<'js> = item(a, len, 2)?;
-    let body = if body.is_undefined() || body.is_null() {
-        Vec::new()
-    } else {
+    let has_body = !(body.is_undefined() || body.is_null());
+    let mut body = if has_body {
         bytes_of(&body).unwrap_or_default()
+    } else {
+        Vec::new()
     };
-    let headers = pairs(item(a, len, 3)?)?
+    let mut headers: Vec<(String, String)> = pairs(item(a, len, 3)?)?
         .into_iter()
         .filter_map(|mut h| {
             (h.len() == 2).then(|| (std::mem::take(&mut h[0]), std::mem::take(&mut h[1])))
         })
         .collect();
+    let mut refused = None;
+    if let Some(list) = item::<Option<String>>(a, len, 14)? {
+        match stampede_http::Compression::parse_list(&list) {
+            Err(e) => refused = Some(e),
+            Ok(algos) if has_body && !algos.is_empty() => {
+                compress(&algos, &method, &url, &mut body, &mut headers)
+                    .map_err(|e| throw(ctx, format!("compressing the body: {e}")))?;
+            }
+            Ok(_) => {}
+        }
+    }
     let mut cookies = Vec::new();
     let mut replace_jar_cookies = Vec::new();
     for c in pairs(item(a, len, 4)?)? {
@@ -152,6 +168,19 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         mode,
         callback,
         throw: item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw),
+        auth: AuthScheme::Basic,
+        refused,
+    };
+    let jar = item::<Option<rquickjs::Class<'js, super::cookie_jar::JarHandle>>>(a, len, 12)?
+        .map(|h| h.borrow().jar.clone());
+    // As k6: "digest" and "ntlm" start a handshake; anything else leaves Basic from the URL.
+    let auth = match item::<Option<rquickjs::CString<'js>>>(a, len, 13)?
+        .as_ref()
+        .map(|s| s.as_str())
+    {
+        Some("digest") => AuthScheme::Digest,
+        Some("ntlm") => AuthScheme::Ntlm,
+        _ => AuthScheme::Basic,
     };
     let req = Request {
         method,
@@ -164,8 +193,102 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         cookies,
         replace_jar_cookies,
         use_jar: true,
+        jar,
+        auth,
+        debug: settings.http_debug,
     };
+    let prepared = Prepared { auth, ..prepared };
     Ok((req, prepared))
+}
+
+/// Logs one round trip as k6's `httpDebug` does: `Request:` and `Response:` lines at info
+/// level, with the VU's tags, `iter`, `vu`, `source=http-debug` and a `request_id` pairing them
+/// (fields in logrus' order: sorted by name).
+fn log_dump(s: &VuState, dump: &stampede_http::HopDump, user_tags: &[(String, String)]) {
+    use rand::Rng as _;
+    let id: u128 = rand::rng().random();
+    let hex = format!("{id:032x}");
+    let request_id = format!(
+        "{}-{}-4{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    let user: Vec<(&str, &str)> = user_tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (mut vu, mut iter) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let vu = vu.format(s.id);
+    let iter = iter.format(s.iterations.get().saturating_sub(1));
+    s.with_base_tags(&user, |tags, _| {
+        let mut fields: Vec<(&str, &str)> = tags.to_vec();
+        if !fields.iter().any(|(k, _)| *k == "group") {
+            fields.push(("group", ""));
+        }
+        fields.extend([
+            ("iter", iter),
+            ("request_id", request_id.as_str()),
+            ("source", "http-debug"),
+            ("vu", vu),
+        ]);
+        fields.sort_by(|a, b| a.0.cmp(b.0));
+        let msg = format!("Request:\n{}\n", dump.request);
+        crate::console::emit(crate::LogLevel::Info, &msg, &fields);
+        if let Some(r) = &dump.response {
+            let msg = format!("Response:\n{r}\n");
+            crate::console::emit(crate::LogLevel::Info, &msg, &fields);
+        }
+    });
+}
+
+/// A request k6 refuses before sending it (a bad param): raised under the `throw` option (as
+/// k6, the option, not the param), else logged, and answered with a response that is only an
+/// error (no metrics).
+fn refused<'js>(
+    ctx: &Ctx<'js>,
+    s: &VuState,
+    p: &Prepared,
+    req: Value<'js>,
+    url: url::Url,
+    error: &str,
+    warning: &str,
+) -> Result<Value<'js>> {
+    if s.worker.test.settings.throw {
+        return Err(go_exception(ctx, error));
+    }
+    crate::console::emit(crate::LogLevel::Warning, warning, &[("error", error)]);
+    make_response(ctx, s, p, req, Response::not_sent(url, error.to_string()))
+}
+
+/// Compresses the body as k6's `compression` param asks and sets `Content-Encoding`, unless
+/// the script set another (then k6 warns and sends its header with the compressed body).
+fn compress(
+    algos: &[stampede_http::Compression],
+    method: &http::Method,
+    url: &url::Url,
+    body: &mut Vec<u8>,
+    headers: &mut Vec<(String, String)>,
+) -> std::io::Result<()> {
+    let (data, encoding) = stampede_http::compress_body(algos, body)?;
+    *body = data;
+    match headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+    {
+        None => headers.push(("Content-Encoding".to_string(), encoding)),
+        Some((_, own)) if *own == encoding => {}
+        Some(_) => crate::console::emit(
+            crate::LogLevel::Warning,
+            &format!(
+                "There's a mismatch between the desired `compression` the manually set `Content-Encoding` header in the {method} request for '{url}', the custom header has precedence and won't be overwritten. This may result in invalid data being sent to the server."
+            ),
+            &[],
+        ),
+    }
+    Ok(())
 }
 
 /// Emits the metrics of one hop (`error`: the failure of the request, on its last hop).
@@ -437,7 +560,24 @@ fn finish<'js>(
     };
     let last = r.hops.len().saturating_sub(1);
     for (i, hop) in r.hops.iter().enumerate() {
+        if let Some(dump) = &hop.debug {
+            log_dump(s, dump, &p.tags);
+        }
         let error = r.error.as_deref().filter(|_| i == last);
+        if i == 0 && p.auth != AuthScheme::Basic && expected.is_some() {
+            // k6 expects the first response of a digest handshake to be a 401 (and of an NTLM
+            // one a 401 or an expected status).
+            let first = match p.auth {
+                AuthScheme::Ntlm => {
+                    let mut r = expected.clone().unwrap_or_default();
+                    r.push((401, 401));
+                    r
+                }
+                _ => vec![(401, 401)],
+            };
+            emit_hop(s, hop, error, &p.tags, &Some(first));
+            continue;
+        }
         emit_hop(s, hop, error, &p.tags, &expected);
     }
     if let Some(e) = r.go_error(&p.method) {
@@ -498,11 +638,6 @@ async fn batch_requests(
     .await
 }
 
-/// A URL for the cookie-jar calls, or a JS error naming it.
-fn parse_url(ctx: &Ctx<'_>, u: &str) -> Result<url::Url> {
-    url::Url::parse(u).map_err(|e| throw(ctx, format!("invalid URL {u:?}: {e}")))
-}
-
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>) -> Result<()> {
     // For `res.request.headers` (a string, not a function: read once per `res.request`).
     n.set(
@@ -522,6 +657,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let (req, p) = prepare(&ctx, &s, &o)?;
+                if let Some(e) = &p.refused {
+                    return refused(&ctx, &s, &p, o.into_value(), req.url, e, "Request Failed");
+                }
                 let http = s.http.clone();
                 let r = if s.worker.test.rps_limiter.is_some() {
                     let test = s.worker.test.clone();
@@ -553,11 +691,38 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let mut prepared = Vec::with_capacity(list.len());
-                let mut reqs = Vec::with_capacity(list.len());
-                let mut arrays = Vec::with_capacity(list.len());
+                let mut reqs: Vec<Request> = Vec::with_capacity(list.len());
+                let mut arrays: Vec<Array<'js>> = Vec::with_capacity(list.len());
                 for o in list.iter::<Array<'js>>() {
                     let o = o?;
                     let (req, p) = prepare(&ctx, &s, &o)?;
+                    if let Some(e) = p.refused.clone() {
+                        // As k6: nothing is sent; the requests before it get empty
+                        // responses, the rest none.
+                        let out = Array::new(ctx.clone())?;
+                        for (i, (p, (r, o))) in prepared
+                            .iter()
+                            .zip(reqs.into_iter().zip(arrays))
+                            .enumerate()
+                        {
+                            let empty = Response::not_sent(r.url, String::new());
+                            out.set(i, make_response(&ctx, &s, p, o.into_value(), empty)?)?;
+                        }
+                        let last = refused(
+                            &ctx,
+                            &s,
+                            &p,
+                            o.into_value(),
+                            req.url,
+                            &e,
+                            "A batch request failed",
+                        )?;
+                        out.set(out.len(), last)?;
+                        for i in out.len()..list.len() {
+                            out.set(i, Value::new_null(ctx.clone()))?;
+                        }
+                        return Ok(out);
+                    }
                     reqs.push(req);
                     prepared.push(p);
                     arrays.push(o);
@@ -602,68 +767,19 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
         )?,
     )?;
 
-    let s = state.clone();
+    // `res.json(selector)`: the selected value's JSON text, or undefined where the path selects
+    // nothing (k6 runs the same gjson selectors).
     n.set(
-        "jarGet",
+        "gjson",
         Function::new(
             ctx.clone(),
-            move |ctx: Ctx<'js>, u: String| -> Result<Object<'js>> {
-                let url = parse_url(&ctx, &u)?;
-                let o = Object::new(ctx.clone())?;
-                for (name, values) in s.http.cookie_jar().cookies_for_url(&url) {
-                    o.set(name, values)?;
-                }
-                Ok(o)
+            |body: rquickjs::String<'js>, selector: String| -> Result<Option<String>> {
+                let body = body.to_string()?;
+                let v = gjson::get(&body, &selector);
+                Ok(v.exists().then(|| v.json().to_string()))
             },
         )?,
     )?;
-    let s = state.clone();
-    n.set(
-        "jarSet",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>,
-                  u: String,
-                  name: String,
-                  value: String,
-                  opts: Object<'js>|
-                  -> Result<()> {
-                let url = parse_url(&ctx, &u)?;
-                let o = stampede_http::CookieOptions {
-                    domain: opts.get("domain")?,
-                    path: opts.get("path")?,
-                    expires: opts.get("expires")?,
-                    max_age: opts.get::<_, Option<f64>>("max_age")?.map(|n| n as i64),
-                    secure: opts.get::<_, Option<bool>>("secure")?.unwrap_or(false),
-                    http_only: opts.get::<_, Option<bool>>("http_only")?.unwrap_or(false),
-                };
-                s.http
-                    .cookie_jar()
-                    .set(&url, &name, &value, &o)
-                    .map_err(|e| throw(&ctx, &e))
-            },
-        )?,
-    )?;
-    let s = state.clone();
-    n.set(
-        "jarClear",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, u: String| -> Result<()> {
-            let url = parse_url(&ctx, &u)?;
-            s.http.cookie_jar().clear(&url);
-            Ok(())
-        })?,
-    )?;
-    let s = state.clone();
-    n.set(
-        "jarDelete",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, u: String, name: String| -> Result<()> {
-                let url = parse_url(&ctx, &u)?;
-                s.http.cookie_jar().delete(&url, &name);
-                Ok(())
-            },
-        )?,
-    )?;
+    super::cookie_jar::install(ctx, n, state)?;
     Ok(())
 }

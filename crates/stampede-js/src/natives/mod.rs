@@ -3,6 +3,7 @@
 //! the k6 globals (`console`, timers, `__ENV`, `__VU`, `__ITER`, `open`).
 
 mod codec;
+mod cookie_jar;
 mod exec;
 mod http;
 mod metrics;

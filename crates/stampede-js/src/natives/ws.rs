@@ -47,25 +47,72 @@ fn conn_tags(conns: &Conns, id: usize) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// Why a connection did not open, as k6 tells it.
+enum OpenError {
+    /// The server answered the upgrade with another status: k6 hands that response to the
+    /// script (status, headers, body) with no error, or throws `websocket: bad handshake`.
+    Handshake {
+        status: u16,
+        headers: String,
+        body: String,
+    },
+    /// Anything else (dial, TLS): Go's text.
+    Other(String),
+}
+
+/// The response headers as `Name: value` lines, names Go-canonical.
+fn header_block(headers: &http::HeaderMap) -> String {
+    let mut block = String::new();
+    for (k, v) in headers {
+        if !block.is_empty() {
+            block.push('\n');
+        }
+        block.push_str(&stampede_http::canonical_name(k.as_str()));
+        block.push_str(": ");
+        block.push_str(v.to_str().unwrap_or(""));
+    }
+    block
+}
+
+async fn dial(host: &str, port: u16) -> std::result::Result<tokio::net::TcpStream, String> {
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("dial tcp: lookup {host}: {e}"))?;
+    let mut last = format!("dial tcp: lookup {host}: no such host");
+    for addr in addrs {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = stampede_http::go_dial_error(addr, &e),
+        }
+    }
+    Err(last)
+}
+
 async fn open(
     url: url::Url,
     headers: Vec<(String, String)>,
     insecure: bool,
-) -> std::result::Result<(Ws, u16, String), String> {
-    let host = url.host_str().ok_or("the URL has no host")?.to_string();
-    let port = url.port_or_known_default().ok_or("the URL has no port")?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("dial: {e}"))?;
+) -> std::result::Result<(Ws, u16, String), OpenError> {
+    let other = |e: String| OpenError::Other(e);
+    let host = url
+        .host_str()
+        .ok_or_else(|| other("the URL has no host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| other("the URL has no port".into()))?;
+    let tcp = dial(&host, port).await.map_err(other)?;
     let _ = tcp.set_nodelay(true);
     let io: Box<dyn Io> = if url.scheme() == "wss" {
-        let tls = stampede_http::tls::shared_tls(insecure).map_err(|e| e.to_string())?;
-        let name =
-            rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
+        let tls = stampede_http::tls::shared_tls(insecure).map_err(|e| other(e.to_string()))?;
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| other(e.to_string()))?;
         let stream = tokio_rustls::TlsConnector::from(tls)
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("tls: {e}"))?;
+            .map_err(|e| other(format!("tls: {e}")))?;
         Box::new(stream)
     } else {
         Box::new(tcp)
@@ -73,7 +120,7 @@ async fn open(
     let mut req = url
         .as_str()
         .into_client_request()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| other(e.to_string()))?;
     for (k, v) in headers {
         if let (Ok(k), Ok(v)) = (
             http::HeaderName::from_bytes(k.as_bytes()),
@@ -84,17 +131,19 @@ async fn open(
     }
     let (ws, resp) = tokio_tungstenite::client_async(req, io)
         .await
-        .map_err(|e| e.to_string())?;
-    let mut block = String::new();
-    for (k, v) in resp.headers() {
-        if !block.is_empty() {
-            block.push('\n');
-        }
-        block.push_str(k.as_str());
-        block.push_str(": ");
-        block.push_str(v.to_str().unwrap_or(""));
-    }
-    Ok((ws, resp.status().as_u16(), block))
+        .map_err(|e| match e {
+            tokio_tungstenite::tungstenite::Error::Http(resp) => OpenError::Handshake {
+                status: resp.status().as_u16(),
+                headers: header_block(resp.headers()),
+                body: resp
+                    .body()
+                    .as_deref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default(),
+            },
+            e => other(e.to_string()),
+        })?;
+    Ok((ws, resp.status().as_u16(), header_block(resp.headers())))
 }
 
 fn emit(
@@ -212,17 +261,51 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                         out.set(3, header_block)?;
                     }
                     Err(e) => {
+                        // As k6: a failed handshake is a session too, with its connecting
+                        // time and duration; the script gets the response (or the error),
+                        // and an exception only under the `throw` option.
+                        let (status, error, headers, body) = match e {
+                            OpenError::Handshake {
+                                status,
+                                headers,
+                                body,
+                            } => (status, None, headers, body),
+                            OpenError::Other(e) => (0, Some(e), String::new(), String::new()),
+                        };
                         if sys.has(SystemTag::Status) {
-                            tags_v.push(("status".into(), "0".into()));
+                            tags_v.push(("status".into(), status.to_string()));
                         }
                         emit(&s, builtin::WS_SESSIONS, MetricType::Counter, 1.0, &tags_v);
+                        emit(
+                            &s,
+                            builtin::WS_CONNECTING,
+                            MetricType::Trend,
+                            connecting,
+                            &tags_v,
+                        );
+                        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+                        emit(
+                            &s,
+                            builtin::WS_SESSION_DURATION,
+                            MetricType::Trend,
+                            elapsed,
+                            &tags_v,
+                        );
+                        if s.worker.test.settings.throw {
+                            let msg = error.as_deref().unwrap_or("websocket: bad handshake");
+                            return Err(super::http::go_exception(&ctx, msg));
+                        }
                         out.set(0, -1)?;
-                        out.set(1, 0)?;
-                        out.set(2, e)?;
-                        out.set(3, "")?;
+                        out.set(1, status)?;
+                        out.set(2, error.unwrap_or_default())?;
+                        out.set(3, headers)?;
+                        out.set(4, "")?;
+                        out.set(5, body)?;
+                        return Ok(out);
                     }
                 }
                 out.set(4, u)?;
+                out.set(5, "")?;
                 Ok(out)
             },
         )?,

@@ -78,6 +78,7 @@ pub fn cli_options(f: &OptionFlags) -> Result<Options, Failure> {
     o.discard_response_bodies = set(f.discard_response_bodies);
     o.no_connection_reuse = set(f.no_connection_reuse);
     o.user_agent = f.user_agent.clone();
+    o.http_debug = f.http_debug.clone();
     o.max_redirects = f.max_redirects;
     if let Some(t) = &f.system_tags {
         o.system_tags = Some(
@@ -402,6 +403,8 @@ pub fn resolve_source(
         kept_tags: Default::default(),
         raw_samples: false,
         system_tags: options.system_tags.unwrap_or_default(),
+        no_cookies_reset: options.no_cookies_reset.unwrap_or(false),
+        http_debug: stampede_http::HttpDebug::from_option(options.http_debug.as_deref()),
     };
     Ok(Resolved {
         options,

@@ -3,6 +3,7 @@
 
 mod api;
 mod compat_cli;
+mod compat_http;
 mod compat_js;
 mod compat_net;
 mod compat_options;
