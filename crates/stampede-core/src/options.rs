@@ -464,6 +464,108 @@ impl Options {
     }
 
     /// The options as k6 shows them (for `stampede inspect` and `exec.test.options`).
+    /// The consolidated options as k6's `exec.test.options` shows them: every key of k6's
+    /// options object in k6's order, `null` where unset, the shortcuts folded into `scenarios`
+    /// and the default `systemTags` spelled out.
+    pub fn to_k6_json(&self, scenarios: &[Scenario]) -> Value {
+        let dur = |d: &Option<Duration>| match d {
+            Some(d) => Value::String(crate::format_duration(*d)),
+            None => Value::Null,
+        };
+        let opt = |v: Option<Value>| v.unwrap_or(Value::Null);
+        let set = self.to_json();
+        let from_set = |k: &str| set.get(k).cloned().unwrap_or(Value::Null);
+        let net = &self.net;
+        let strings = |v: &Option<Vec<String>>| opt(v.as_ref().map(|l| l.clone().into()));
+        let scen: serde_json::Map<String, Value> = scenarios
+            .iter()
+            .map(|s| (s.name.clone(), s.to_json()))
+            .collect();
+        let tls_version = net
+            .tls_version
+            .as_ref()
+            .map(|(min, max)| serde_json::json!({"min": min, "max": max}));
+        let hosts = net.hosts.as_ref().map(|h| {
+            Value::Object(
+                h.iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into()))
+                    .collect(),
+            )
+        });
+        let ttl = net.dns.ttl.map(|t| match t {
+            None => Value::String("inf".into()),
+            Some(d) => Value::String(crate::format_duration(d)),
+        });
+        let select = net.dns.select.map(|s| {
+            Value::String(
+                match s {
+                    crate::DnsSelect::First => "first",
+                    crate::DnsSelect::Random => "random",
+                    crate::DnsSelect::RoundRobin => "roundRobin",
+                }
+                .into(),
+            )
+        });
+        let policy = net.dns.policy.map(|p| {
+            Value::String(
+                match p {
+                    crate::DnsPolicy::PreferIpv4 => "preferIPv4",
+                    crate::DnsPolicy::PreferIpv6 => "preferIPv6",
+                    crate::DnsPolicy::OnlyIpv4 => "onlyIPv4",
+                    crate::DnsPolicy::OnlyIpv6 => "onlyIPv6",
+                    crate::DnsPolicy::Any => "any",
+                }
+                .into(),
+            )
+        });
+        let system_tags: Vec<&str> = self.system_tags.unwrap_or_default().names().collect();
+        serde_json::json!({
+            "paused": null,
+            "scenarios": scen,
+            "executionSegment": null,
+            "executionSegmentSequence": null,
+            "noSetup": self.no_setup,
+            "setupTimeout": dur(&self.setup_timeout),
+            "noTeardown": self.no_teardown,
+            "teardownTimeout": dur(&self.teardown_timeout),
+            "rps": self.rps,
+            "dns": {"ttl": opt(ttl), "select": opt(select), "policy": opt(policy)},
+            "maxRedirects": self.max_redirects,
+            "userAgent": self.user_agent,
+            "batch": self.batch,
+            "batchPerHost": self.batch_per_host,
+            "httpDebug": self.http_debug,
+            "insecureSkipTLSVerify": self.insecure_skip_tls_verify,
+            "tlsCipherSuites": strings(&net.tls_cipher_suites),
+            "tlsVersion": opt(tls_version),
+            "tlsAuth": opt(net.tls_auth.as_ref().map(|a| {
+                a.iter()
+                    .map(|a| serde_json::json!({"domains": a.domains, "cert": a.cert, "key": a.key}))
+                    .collect()
+            })),
+            "throw": self.throw,
+            "thresholds": from_set("thresholds"),
+            "blacklistIPs": opt(net.blacklist_ips.as_ref().map(|l| {
+                l.iter().map(|n| Value::String(n.to_string())).collect()
+            })),
+            "blockHostnames": strings(&net.block_hostnames),
+            "hosts": opt(hosts),
+            "noConnectionReuse": self.no_connection_reuse,
+            "noVUConnectionReuse": self.no_vu_connection_reuse,
+            "minIterationDuration": dur(&self.min_iteration_duration),
+            "ext": null,
+            "summaryTrendStats": strings(&self.summary_trend_stats),
+            "summaryTimeUnit": self.summary_time_unit,
+            "systemTags": system_tags,
+            "tags": from_set("tags"),
+            "metricSamplesBufferSize": null,
+            "noCookiesReset": self.no_cookies_reset,
+            "discardResponseBodies": self.discard_response_bodies,
+            "consoleOutput": null,
+            "localIPs": null,
+        })
+    }
+
     pub fn to_json(&self) -> Value {
         let mut m = serde_json::Map::new();
         let dur = |d: &Duration| Value::String(crate::format_duration(*d));

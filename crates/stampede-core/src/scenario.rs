@@ -131,6 +131,98 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// The scenario as k6 shows it in `exec.test.options`: the shared fields, then the
+    /// executor's, in k6's order (resolved values where k6 shows `null` for an unset one).
+    pub fn to_json(&self) -> Value {
+        let d = |d: &Duration| Value::String(crate::format_duration(*d));
+        let stages = |st: &[Stage]| -> Value {
+            st.iter()
+                .map(|s| serde_json::json!({"duration": d(&s.duration), "target": s.target}))
+                .collect()
+        };
+        let mut m = serde_json::Map::new();
+        m.insert("executor".into(), self.executor.name().into());
+        m.insert("startTime".into(), d(&self.start_time));
+        m.insert("gracefulStop".into(), d(&self.graceful_stop));
+        m.insert(
+            "env".into(),
+            serde_json::to_value(&self.env).unwrap_or(Value::Null),
+        );
+        m.insert("exec".into(), self.exec.clone().into());
+        m.insert(
+            "tags".into(),
+            serde_json::to_value(&self.tags).unwrap_or(Value::Null),
+        );
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.into(), v);
+        };
+        match &self.executor {
+            Executor::SharedIterations {
+                vus,
+                iterations,
+                max_duration,
+            }
+            | Executor::PerVuIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => {
+                put("vus", (*vus).into());
+                put("iterations", (*iterations).into());
+                put("maxDuration", d(max_duration));
+            }
+            Executor::ConstantVus { vus, duration } => {
+                put("vus", (*vus).into());
+                put("duration", d(duration));
+            }
+            Executor::RampingVus {
+                start_vus,
+                stages: st,
+                graceful_ramp_down,
+            } => {
+                put("startVUs", (*start_vus).into());
+                put("stages", stages(st));
+                put("gracefulRampDown", d(graceful_ramp_down));
+            }
+            Executor::ConstantArrivalRate {
+                rate,
+                time_unit,
+                duration,
+                pre_allocated_vus,
+                max_vus,
+            } => {
+                put("rate", (*rate).into());
+                put("timeUnit", d(time_unit));
+                put("duration", d(duration));
+                put("preAllocatedVUs", (*pre_allocated_vus).into());
+                put("maxVUs", (*max_vus).into());
+            }
+            Executor::RampingArrivalRate {
+                start_rate,
+                time_unit,
+                stages: st,
+                pre_allocated_vus,
+                max_vus,
+            } => {
+                put("startRate", (*start_rate).into());
+                put("timeUnit", d(time_unit));
+                put("preAllocatedVUs", (*pre_allocated_vus).into());
+                put("maxVUs", (*max_vus).into());
+                put("stages", stages(st));
+            }
+            Executor::ExternallyControlled {
+                vus,
+                max_vus,
+                duration,
+            } => {
+                put("vus", (*vus).into());
+                put("maxVUs", (*max_vus).into());
+                put("duration", d(duration));
+            }
+        }
+        Value::Object(m)
+    }
+
     /// A scenario with k6's defaults for the shared options.
     pub fn new(name: &str, executor: Executor) -> Scenario {
         Scenario {

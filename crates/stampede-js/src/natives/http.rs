@@ -38,6 +38,134 @@ struct Prepared {
     auth: AuthScheme,
     /// Why the request is not sent (a param k6 refuses, e.g. an unknown `compression`).
     refused: Option<String>,
+    /// A URL that does not parse: what k6 (Go) makes of it.
+    bad_url: Option<BadUrl>,
+}
+
+/// What k6 does with a URL the `url` crate can't parse. Go's parser is laxer: a relative URL,
+/// one without a host or with a port out of range is handed to Go's client, which fails it
+/// as a request (counted in `http_reqs`); one Go can't parse either fails with 1020 before.
+struct BadUrl {
+    code: u32,
+    /// `res.error`.
+    error: String,
+    /// Go's error text (the warning's `error`, the `throw` exception).
+    go_error: String,
+    /// The URL as Go prints it: the `url` and `name` tags.
+    shown: String,
+    /// `res.url`: as the script gave it, or empty when Go can't parse it either.
+    res_url: String,
+    /// Counted as a failed request (else not at all).
+    counted: bool,
+}
+
+impl BadUrl {
+    fn classify(method: &http::Method, raw: &str, e: url::ParseError) -> BadUrl {
+        use url::ParseError as E;
+        let m = method.as_str();
+        let verb = format!("{}{}", &m[..1], m[1..].to_ascii_lowercase());
+        let shown = match raw.split_once("://") {
+            // Go prints a URL without a host as `scheme:`.
+            Some((scheme, "")) => format!("{scheme}:"),
+            _ => raw.replace(' ', "%20"),
+        };
+        let sent = |code: u32, error: String| BadUrl {
+            code,
+            go_error: format!("{verb} \"{shown}\": {error}"),
+            error,
+            shown: shown.clone(),
+            res_url: raw.to_string(),
+            counted: true,
+        };
+        let port_digits = || {
+            let authority = raw.split_once("://").map_or("", |(_, rest)| rest);
+            let host = authority.split(['/', '?', '#']).next().unwrap_or("");
+            host.rsplit_once(':')
+                .map(|(_, p)| p.to_string())
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        };
+        match e {
+            E::RelativeUrlWithoutBase => sent(1000, "unsupported protocol scheme \"\"".into()),
+            E::EmptyHost => sent(1000, "http: no Host in request URL".into()),
+            E::InvalidPort if port_digits().is_some() => {
+                let port = port_digits().unwrap_or_default();
+                sent(1210, format!("dial tcp: address {port}: invalid port"))
+            }
+            other => {
+                let reason = match other {
+                    E::InvalidDomainCharacter | E::IdnaError => {
+                        let host = raw.split_once("://").map_or(raw, |(_, r)| r);
+                        match host
+                            .chars()
+                            .find(|c| " <>\"{}|\\^`%".contains(*c) || c.is_control())
+                        {
+                            Some(c) => {
+                                format!("invalid character {:?} in host name", c.to_string())
+                            }
+                            None => other.to_string(),
+                        }
+                    }
+                    _ => other.to_string(),
+                };
+                let error = format!("invalid URL: parse \"{raw}\": {reason}");
+                BadUrl {
+                    code: 1020,
+                    go_error: error.clone(),
+                    error,
+                    shown,
+                    res_url: String::new(),
+                    counted: false,
+                }
+            }
+        }
+    }
+}
+
+/// The response to a request whose URL doesn't parse, as k6's: a failed request when Go's
+/// client would have tried it (counted, with its URL as Go prints it), else not counted.
+fn bad_url<'js>(
+    ctx: &Ctx<'js>,
+    s: &VuState,
+    p: &Prepared,
+    req: Value<'js>,
+    url: url::Url,
+    b: &BadUrl,
+) -> Result<Value<'js>> {
+    let mut r = Response::not_sent(url.clone(), b.error.clone());
+    r.error_code = b.code;
+    if b.counted {
+        let hop = Hop {
+            method: p.method.clone(),
+            url,
+            status: 0,
+            proto: "",
+            tls_version: "",
+            timings: Default::default(),
+            bytes_sent: 0,
+            bytes_received: 0,
+            error_code: b.code,
+            debug: None,
+        };
+        // Named by the URL as Go prints it, unless the script named the request.
+        let mut tags = p.tags.clone();
+        if !tags.iter().any(|(k, _)| k == "name") {
+            tags.push(("name".into(), b.shown.clone()));
+        }
+        let expected = match &p.callback {
+            Some(cb) => cb.clone(),
+            None => s.expected.borrow().clone(),
+        };
+        emit_hop(s, &hop, Some(&b.error), &tags, &expected);
+    }
+    if p.throw {
+        return Err(go_exception(ctx, &b.go_error));
+    }
+    crate::console::emit(
+        crate::LogLevel::Warning,
+        "Request Failed",
+        &[("error", &b.go_error)],
+    );
+    make_response(ctx, s, p, req, r)
 }
 
 /// k6's exception for a failed request under `throw`: a `GoError`, as k6 raises Go errors.
@@ -103,9 +231,14 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
     let (method, url_s) = (method.as_str(), url_s.as_str());
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| throw(ctx, format!("invalid HTTP method {method:?}")))?;
-    let url = s
-        .parse_url(url_s)
-        .map_err(|e| throw(ctx, format!("invalid URL {url_s:?}: {e}")))?;
+    let (url, bad_url) = match s.parse_url(url_s) {
+        Ok(url) => (url, None),
+        Err(e) => (
+            // Never requested: the request fails as `bad_url` says.
+            url::Url::parse("http://invalid.invalid/").map_err(|e| throw(ctx, e.to_string()))?,
+            Some(BadUrl::classify(&method, url_s, e)),
+        ),
+    };
     let body: Value<'js> = item(a, len, 2)?;
     let has_body = !(body.is_undefined() || body.is_null());
     let mut body = if has_body {
@@ -170,6 +303,7 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         throw: item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw),
         auth: AuthScheme::Basic,
         refused,
+        bad_url,
     };
     let jar = item::<Option<rquickjs::Class<'js, super::cookie_jar::JarHandle>>>(a, len, 12)?
         .map(|h| h.borrow().jar.clone());
@@ -397,6 +531,9 @@ pub(crate) struct ResponseMeta {
     /// blocked, connecting, tls_handshaking, sending, waiting, receiving, duration (ms).
     #[qjs(skip_trace)]
     timings: [f64; 7],
+    /// `res.url` when the URL did not parse.
+    #[qjs(skip_trace)]
+    url: Option<String>,
 }
 
 #[rquickjs::methods]
@@ -410,7 +547,7 @@ impl ResponseMeta {
         match i {
             0 => text(&r.status_text),
             1 => text(r.proto),
-            2 => text(r.url.as_str()),
+            2 => text(self.url.as_deref().unwrap_or(r.url.as_str())),
             3 => text(&r.remote_ip.map(|ip| ip.to_string()).unwrap_or_default()),
             4 => Ok(Value::new_int(ctx.clone(), i32::from(r.remote_port))),
             5 => text(r.error.as_deref().unwrap_or("")),
@@ -517,7 +654,15 @@ fn make_response<'js>(
     let status = Value::new_int(ctx.clone(), i32::from(r.status));
     r.body = bytes::Bytes::new();
     r.hops = Vec::new();
-    let meta = rquickjs::Class::instance(ctx.clone(), ResponseMeta { r, timings })?.into_value();
+    let meta = rquickjs::Class::instance(
+        ctx.clone(),
+        ResponseMeta {
+            r,
+            timings,
+            url: p.bad_url.as_ref().map(|b| b.res_url.clone()),
+        },
+    )?
+    .into_value();
     let c = ctx.as_raw().as_ptr();
     // SAFETY: every value belongs to this context; JS_NewObjectProto returns an owned value
     // (or an exception), and JS_DefinePropertyValue takes ownership of the value it is given,
@@ -657,6 +802,9 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                     ));
                 }
                 let (req, p) = prepare(&ctx, &s, &o)?;
+                if let Some(b) = &p.bad_url {
+                    return bad_url(&ctx, &s, &p, o.into_value(), req.url, b);
+                }
                 if let Some(e) = &p.refused {
                     return refused(&ctx, &s, &p, o.into_value(), req.url, e, "Request Failed");
                 }
@@ -696,7 +844,12 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, state: &Rc<VuState>)
                 for o in list.iter::<Array<'js>>() {
                     let o = o?;
                     let (req, p) = prepare(&ctx, &s, &o)?;
-                    if let Some(e) = p.refused.clone() {
+                    // A URL that doesn't parse stops the batch as a refused param does.
+                    let refusal = p
+                        .refused
+                        .clone()
+                        .or_else(|| p.bad_url.as_ref().map(|b| b.go_error.clone()));
+                    if let Some(e) = refusal {
                         // As k6: nothing is sent; the requests before it get empty
                         // responses, the rest none.
                         let out = Array::new(ctx.clone())?;

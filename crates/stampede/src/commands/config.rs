@@ -399,7 +399,8 @@ pub fn resolve_source(
             total: options.batch.unwrap_or(20),
             per_host: options.batch_per_host.unwrap_or(6),
         },
-        options_json: options.to_json(),
+        // An error here is reported where the run resolves its scenarios.
+        options_json: options.to_k6_json(&options.scenarios_resolved().unwrap_or_default()),
         kept_tags: Default::default(),
         raw_samples: false,
         system_tags: options.system_tags.unwrap_or_default(),

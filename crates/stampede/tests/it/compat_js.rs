@@ -157,3 +157,32 @@ export default function () { sleep(0.5); }
     assert_eq!(k6["metrics"]["iterations"]["count"], 18.0);
     assert_eq!(ours.metric("iterations", "count"), 18.0);
 }
+
+#[test]
+fn exec_test_options_holds_the_consolidated_options() {
+    let s = script(
+        r#"
+import exec from 'k6/execution';
+export const options = {
+  scenarios: { s1: { executor: 'shared-iterations', vus: 2, iterations: 2, tags: { st: 'v' } } },
+  tags: { tt: 'x' }, rps: 50, dns: { select: 'first' }, hosts: { 'a.test': '127.0.0.1' },
+  thresholds: { iterations: ['count>0'] },
+};
+// Keys sorted: k6 lists some objects in a Go map's order.
+const sorted = (v) => JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x)
+  ? Object.fromEntries(Object.entries(x).sort()) : x));
+export default function () {
+  if (exec.scenario.iterationInTest !== 0) return;
+  const o = exec.test.options;
+  console.log(`keys=${Object.keys(o).sort().join(',')}`);
+  const s1 = o.scenarios.s1;
+  console.log(`s1=${Object.keys(s1).sort().join(',')} vus=${s1.vus} iterations=${s1.iterations} tags=${sorted(s1.tags)}`);
+  console.log(`rps=${o.rps} dns=${sorted(o.dns)} hosts=${sorted(o.hosts)} tags=${sorted(o.tags)}`);
+  console.log(`thresholds=${sorted(o.thresholds)} systemTags=${o.systemTags.length} vus=${o.vus}`);
+}
+"#,
+    );
+    let (theirs, ours) = both(&s, 0);
+    assert_eq!(theirs.len(), 4, "{theirs:?}");
+    assert_eq!(ours, theirs);
+}

@@ -220,3 +220,50 @@ export default function () {{
         assert_eq!(msgs(ours), msgs(theirs), "{env:?}");
     }
 }
+
+#[test]
+fn urls_that_do_not_parse_fail_as_in_k6() {
+    let s = script(
+        r#"
+import http from 'k6/http';
+export const options = { iterations: 1 };
+export default function () {
+  for (const u of ['not a url', 'http://', 'ftp://127.0.0.1/x', 'http://127.0.0.1:99999/',
+      '/relative', 'http://exa mple.com/']) {
+    try {
+      const r = http.get(u);
+      console.log(`${u}: status=${r.status} code=${r.error_code} err=${r.error} url=${r.url}`);
+    } catch (e) {
+      console.log(`${u}: threw ${e}`);
+    }
+  }
+}
+"#,
+    );
+    let export = s.dir.path().join("k6.json");
+    for throw in [false, true] {
+        let mut args = vec!["--summary-export", export.to_str().unwrap()];
+        if throw {
+            args.push("--throw");
+        }
+        let theirs = k6_run_env(&s, "http://127.0.0.1:1", &args, &[]);
+        assert!(theirs.status.success());
+        let k6: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+        let ours = run_env(&s, "http://127.0.0.1:1", &args[2..], &[]);
+        assert_eq!(ours.code, 0, "{}", ours.stderr);
+        let msgs = |v: Vec<String>| -> Vec<String> {
+            v.into_iter()
+                .map(|l| l[l.find("msg=").unwrap_or(0)..].to_string())
+                .collect()
+        };
+        let theirs = msgs(lines(&String::from_utf8_lossy(&theirs.stderr)));
+        assert_eq!(theirs.len(), if throw { 6 } else { 12 }, "{theirs:#?}");
+        assert_eq!(msgs(lines(&ours.stderr)), theirs, "throw={throw}");
+        // All but the one Go can't parse count as failed requests.
+        if !throw {
+            assert_eq!(k6["metrics"]["http_reqs"]["count"], 5.0);
+            assert_eq!(ours.metric("http_reqs", "count"), 5.0);
+        }
+    }
+}
