@@ -100,6 +100,12 @@ fn run_unlocked(s: &Script, base_url: &str, args: &[&str], env: &[(&str, &str)])
     finish(out, Some(&export))
 }
 
+/// Holds off every other run of the tests until dropped (for timing-sensitive output); run
+/// with [`raw`] or a reference tool meanwhile, not with [`run`] (which would wait for it).
+pub fn alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    MACHINE.write().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Runs the binary with raw arguments (no script handling).
 pub fn raw(args: &[&str]) -> RunResult {
     let out = Command::cargo_bin("stampede")
