@@ -35,7 +35,8 @@ pub use humanize::{humanize_bytes, humanize_duration, humanize_value};
 pub use json::{handle_summary_data, summary_export, summary_export_string};
 pub use junit::{junit_report, junit_xml, junit_xml_named};
 pub use model::{
-    CheckSummary, GroupSummary, MetricSummary, SummaryData, ThresholdResult, DEFAULT_TREND_STATS,
+    CheckSummary, GroupSummary, MetricSummary, SummaryData, SummarySection, ThresholdResult,
+    DEFAULT_TREND_STATS,
 };
 pub use run_report::{ReportBuilder, RunMeta, REPORT_TAGS};
 pub use style::clear_line_ends;

@@ -62,6 +62,21 @@ pub struct GroupSummary {
     pub checks: Vec<CheckSummary>,
 }
 
+/// A `█ SCENARIO` or `GROUP` section of k6's full summary (`--summary-mode full`): the metrics
+/// and checks of one scenario, or of one group (only what ran directly in it), and the groups
+/// inside it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SummarySection {
+    /// `SCENARIO: name` or `GROUP: name`.
+    pub title: String,
+    /// The base metrics with samples in it (no sub-metrics), `checks` among them if any ran.
+    pub metrics: Vec<MetricSummary>,
+    /// Its checks by name, in the order they were first seen.
+    pub checks: Vec<CheckSummary>,
+    /// The groups inside it, each with only its own samples.
+    pub groups: Vec<SummarySection>,
+}
+
 /// Everything a report needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryData {
@@ -99,6 +114,8 @@ pub struct SummaryData {
     /// What outputs could not deliver, one line each (`influxdb: 174 of 174 samples ...`): an
     /// `OUTPUTS` section of its own, which k6 (which loses them in silence) does not have.
     pub undelivered: Vec<String>,
+    /// `--summary-mode full`: the sections after TOTAL RESULTS (`None`: the compact summary).
+    pub sections: Option<Vec<SummarySection>>,
 }
 
 /// k6's default `summaryTrendStats`.
@@ -123,6 +140,7 @@ impl Default for SummaryData {
             setup_data: None,
             options: serde_json::Value::Null,
             undelivered: Vec::new(),
+            sections: None,
         }
     }
 }

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use stampede_metrics::{builtin, stats_of, Agg, Registry, ThresholdOutcome, Totals};
-use stampede_report::{CheckSummary, GroupSummary, MetricSummary, SummaryData, ThresholdResult};
+use stampede_report::{
+    CheckSummary, GroupSummary, MetricSummary, SummaryData, SummarySection, ThresholdResult,
+};
 
 type Wanted = (String, stampede_metrics::MetricId, Vec<(String, String)>);
 
@@ -20,6 +22,9 @@ pub struct SummaryInputs<'a> {
     pub no_color: bool,
     /// What outputs could not deliver, a line each.
     pub undelivered: Vec<String>,
+    /// `--summary-mode full`: build the scenario and group sections (the samples kept their
+    /// `scenario` and `group` tags).
+    pub full: bool,
 }
 
 pub fn build(i: SummaryInputs<'_>) -> SummaryData {
@@ -81,6 +86,9 @@ pub fn build(i: SummaryInputs<'_>) -> SummaryData {
             },
         );
     }
+    let sections = i
+        .full
+        .then(|| full_sections(i.registry, i.totals, &i.trend_stats, secs));
     SummaryData {
         metrics: by_name.into_values().collect(),
         root_group: groups(i.totals),
@@ -94,7 +102,143 @@ pub fn build(i: SummaryInputs<'_>) -> SummaryData {
         setup_data: i.setup_data,
         options: i.options,
         undelivered: i.undelivered,
+        sections,
     }
+}
+
+/// The sections of k6's full summary: a `SCENARIO` per scenario, in name order, with its
+/// groups inside; the shortcut's `default` scenario has none, its groups are sections of
+/// their own.
+fn full_sections(
+    registry: &Registry,
+    totals: &Totals,
+    trend_stats: &[String],
+    secs: f64,
+) -> Vec<SummarySection> {
+    let mut scenarios: Vec<String> = Vec::new();
+    let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for id in totals.metrics() {
+        for (tags, _) in totals.tag_sets(id) {
+            let Some(scenario) = tags.get("scenario") else {
+                continue;
+            };
+            if !scenarios.iter().any(|s| s == scenario) {
+                scenarios.push(scenario.to_string());
+            }
+            let group = tags.get("group").unwrap_or("");
+            let known = paths.entry(scenario.to_string()).or_default();
+            // Every group on the way down, so a group with nothing of its own still holds
+            // its sub-groups.
+            let mut path = String::new();
+            for name in group.split("::").filter(|n| !n.is_empty()) {
+                path.push_str("::");
+                path.push_str(name);
+                if !known.contains(&path) {
+                    known.push(path.clone());
+                }
+            }
+        }
+    }
+    scenarios.sort();
+    let mut out = Vec::new();
+    for scenario in scenarios {
+        let selector = vec![("scenario".to_string(), scenario.clone())];
+        let known = paths.remove(&scenario).unwrap_or_default();
+        let groups = child_groups(registry, totals, trend_stats, secs, &selector, &known, "");
+        if scenario == "default" {
+            out.extend(groups);
+        } else {
+            let (metrics, checks) = section_of(registry, totals, trend_stats, secs, &selector);
+            out.push(SummarySection {
+                title: format!("SCENARIO: {scenario}"),
+                metrics,
+                checks,
+                groups,
+            });
+        }
+    }
+    out
+}
+
+/// The groups directly inside `parent` (a group path, `""` for the root), by name.
+fn child_groups(
+    registry: &Registry,
+    totals: &Totals,
+    trend_stats: &[String],
+    secs: f64,
+    scenario: &[(String, String)],
+    known: &[String],
+    parent: &str,
+) -> Vec<SummarySection> {
+    let mut children: Vec<&String> = known
+        .iter()
+        .filter(|p| {
+            p.strip_prefix(parent)
+                .and_then(|rest| rest.strip_prefix("::"))
+                .is_some_and(|name| !name.contains("::"))
+        })
+        .collect();
+    children.sort();
+    children
+        .into_iter()
+        .map(|path| {
+            let mut selector = scenario.to_vec();
+            selector.push(("group".to_string(), path.clone()));
+            let (metrics, checks) = section_of(registry, totals, trend_stats, secs, &selector);
+            SummarySection {
+                title: format!("GROUP: {}", path.rsplit("::").next().unwrap_or(path)),
+                metrics,
+                checks,
+                groups: child_groups(registry, totals, trend_stats, secs, scenario, known, path),
+            }
+        })
+        .collect()
+}
+
+/// The base metrics and the checks of the samples matching `selector`.
+fn section_of(
+    registry: &Registry,
+    totals: &Totals,
+    trend_stats: &[String],
+    secs: f64,
+    selector: &[(String, String)],
+) -> (Vec<MetricSummary>, Vec<CheckSummary>) {
+    let mut metrics = Vec::new();
+    for id in totals.metrics() {
+        let def = registry.def(id);
+        if let Some(agg) = totals.aggregate(id, def.kind, selector) {
+            metrics.push(MetricSummary {
+                name: def.name.clone(),
+                kind: def.kind,
+                contains: def.contains,
+                values: stats_of(&agg, trend_stats, secs),
+                thresholds: Vec::new(),
+            });
+        }
+    }
+    metrics.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut checks: Vec<CheckSummary> = Vec::new();
+    for (tags, agg) in totals.tag_sets(builtin::CHECKS) {
+        let (Some(name), Agg::Rate { trues, total }) = (tags.get("check"), agg) else {
+            continue;
+        };
+        if !tags.matches(selector) {
+            continue;
+        }
+        match checks.iter_mut().find(|c| c.name == name) {
+            Some(c) => {
+                c.passes += trues;
+                c.fails += total - trues;
+            }
+            None => checks.push(CheckSummary {
+                name: name.to_string(),
+                group_path: tags.get("group").unwrap_or("").to_string(),
+                passes: *trues,
+                fails: total - trues,
+            }),
+        }
+    }
+    (metrics, checks)
 }
 
 /// Check names in the order they were first seen.

@@ -11,22 +11,42 @@ use crate::style::Color;
 use super::layout::{Ctx, Layout};
 use super::Item;
 
-const INDENT: usize = 4;
-
-/// The checks block, or nothing when no check ran (no `checks` metric).
+/// The checks block of TOTAL RESULTS, or nothing when no check ran (no `checks` metric).
 pub(super) fn checks_block(data: &SummaryData, ctx: Ctx<'_>) -> Vec<Item> {
-    let Some(checks) = data.metric("checks") else {
+    block(
+        data.metric("checks"),
+        &flat_checks(data),
+        seconds(data),
+        4,
+        ctx,
+    )
+}
+
+/// The test run's length in seconds (rates are per second of it).
+pub(super) fn seconds(data: &SummaryData) -> f64 {
+    data.test_run_duration.as_nanos() as f64 / 1e9
+}
+
+/// The totals derived from the `checks` rate, then a line per check, indented by `indent`.
+pub(super) fn block(
+    checks: Option<&MetricSummary>,
+    list: &[CheckSummary],
+    seconds: f64,
+    indent: usize,
+    ctx: Ctx<'_>,
+) -> Vec<Item> {
+    let Some(checks) = checks else {
         return Vec::new();
     };
-    let totals = totals(checks, data.test_run_duration.as_nanos() as f64 / 1e9);
-    let layout = Layout::new(&totals, INDENT, ctx);
+    let totals = totals(checks, seconds);
+    let layout = Layout::new(&totals, indent, ctx);
     let mut items: Vec<Item> = totals
         .iter()
-        .map(|m| Item::Line(layout.line(m, INDENT, ctx)))
+        .map(|m| Item::Line(layout.line(m, indent, ctx)))
         .collect();
     items.push(Item::Blank);
-    for check in flat_checks(data) {
-        items.push(Item::Line(check_line(&check, ctx)));
+    for check in list {
+        items.push(Item::Line(check_line(check, indent, ctx)));
     }
     items.push(Item::Blank);
     items
@@ -110,8 +130,10 @@ fn collect<'a>(group: &'a GroupSummary, out: &mut Vec<&'a CheckSummary>) {
 }
 
 /// `✓ name`, or `✗ name` plus a line with the success percentage and counts.
-fn check_line(check: &CheckSummary, ctx: Ctx<'_>) -> String {
-    let indent = " ".repeat(INDENT);
+fn check_line(check: &CheckSummary, indent_by: usize, ctx: Ctx<'_>) -> String {
+    let indent = " ".repeat(indent_by);
+    // k6 indents the detail twice as far, less two: 6 under a check at 4, 10 under one at 6.
+    let detail_indent = " ".repeat((2 * indent_by).saturating_sub(2));
     if check.fails == 0 {
         return format!(
             "{indent}{}",
@@ -128,5 +150,5 @@ fn check_line(check: &CheckSummary, ctx: Ctx<'_>) -> String {
         check.fails
     );
     let detail = ctx.style.paint(&detail, Color::Red);
-    format!("{indent}{name}\n{indent}  {detail}")
+    format!("{indent}{name}\n{detail_indent}{detail}")
 }

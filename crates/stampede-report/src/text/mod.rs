@@ -1,9 +1,11 @@
-//! k6 v1.1.0's end-of-test text summary in its default, compact mode.
+//! k6 v1.1.0's end-of-test text summary, in its compact (default) and full modes.
 //!
 //! The output is `█ THRESHOLDS` (when any metric has thresholds) and `█ TOTAL RESULTS`: the
 //! checks block, then the metric sections CUSTOM, HTTP, EXECUTION, NETWORK, BROWSER,
 //! WEB_VITALS, GRPC and WEBSOCKET (empty ones left out). Compact mode prints no `█ GROUP` or
-//! `█ SCENARIO` sections: checks from every group are listed flat, once per name.
+//! `█ SCENARIO` sections: checks from every group are listed flat, once per name. Full mode
+//! also shows the HTTP timing breakdown, then a `█ SCENARIO` section per scenario (a
+//! `█ GROUP` per group for the shortcut's `default` one) with `↳ GROUP` sections inside.
 //!
 //! [`layout`] holds the width rules; the other modules build one part each.
 
@@ -41,14 +43,22 @@ pub fn render_text(data: &SummaryData) -> String {
         trend_stats: &data.trend_stats,
         time_unit: data.time_unit.as_deref(),
     };
-    let mut sections = Vec::new();
+    let mut sections: Vec<(String, Vec<Item>)> = Vec::new();
     let thresholds = thresholds::threshold_lines(data, ctx);
     if !thresholds.is_empty() {
-        sections.push(("THRESHOLDS", thresholds));
+        sections.push(("THRESHOLDS".into(), thresholds));
     }
+    let full = data.sections.is_some();
     let mut total = checks::checks_block(data, ctx);
-    total.extend(sections::metric_sections(&data.metrics, ctx));
-    sections.push(("TOTAL RESULTS", total));
+    total.extend(sections::metric_sections(&data.metrics, 4, full, ctx));
+    sections.push(("TOTAL RESULTS".into(), total));
+    let seconds = checks::seconds(data);
+    for section in data.sections.iter().flatten() {
+        sections.push((
+            section.title.clone(),
+            section_items(section, 4, seconds, ctx),
+        ));
+    }
     if !data.undelivered.is_empty() {
         let lines = data
             .undelivered
@@ -60,12 +70,12 @@ pub fn render_text(data: &SummaryData) -> String {
                 ))
             })
             .collect();
-        sections.push(("OUTPUTS", lines));
+        sections.push(("OUTPUTS".into(), lines));
     }
 
     let mut out = String::from("\n");
     for (title, content) in sections {
-        let heading = Item::Line(format!("  █ {} \n", style.bold(title)));
+        let heading = Item::Line(format!("  █ {} \n", style.bold(&title)));
         for item in std::iter::once(heading).chain(content).chain([Item::Blank]) {
             match item {
                 Item::Line(line) => {
@@ -82,4 +92,31 @@ pub fn render_text(data: &SummaryData) -> String {
     } else {
         out
     }
+}
+
+/// A full summary's section at `indent`: its checks, its metrics, then each group inside it
+/// under a `↳ GROUP` heading, two spaces further in.
+fn section_items(
+    section: &crate::model::SummarySection,
+    indent: usize,
+    seconds: f64,
+    ctx: Ctx<'_>,
+) -> Vec<Item> {
+    let checks = section.metrics.iter().find(|m| m.name == "checks");
+    let mut items = checks::block(checks, &section.checks, seconds, indent, ctx);
+    items.extend(sections::metric_sections(
+        &section.metrics,
+        indent,
+        true,
+        ctx,
+    ));
+    for group in &section.groups {
+        items.push(Item::Line(format!(
+            "{}↳ {} \n",
+            " ".repeat(indent),
+            ctx.style.bold(&group.title)
+        )));
+        items.extend(section_items(group, indent + 2, seconds, ctx));
+    }
+    items
 }

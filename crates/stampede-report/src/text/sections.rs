@@ -84,10 +84,12 @@ fn starts_with_any(name: &str, list: &[&str]) -> bool {
     list.iter().any(|p| name.starts_with(p))
 }
 
-/// The section `name` belongs to, or `None` if the compact summary hides it.
-pub(super) fn section_of(name: &str) -> Option<Section> {
+/// The section `name` belongs to, or `None` if the summary hides it: the full summary shows
+/// the HTTP timing breakdown the compact one leaves out.
+pub(super) fn section_of(name: &str, full: bool) -> Option<Section> {
     let web_vital = name.starts_with("browser_web_vital_");
-    if starts_with_any(name, &HIDDEN) {
+    let hidden = if full { &HIDDEN[..2] } else { &HIDDEN[..] };
+    if starts_with_any(name, hidden) {
         None
     } else if starts_with_any(name, &HTTP) {
         Some(Section::Http)
@@ -110,13 +112,17 @@ pub(super) fn section_of(name: &str) -> Option<Section> {
 
 /// The metric sections: a bold title, the sorted metric lines, a blank line; empty sections
 /// are left out. One [`Layout`] spans all sections, so columns line up across them.
-pub(super) fn metric_sections(metrics: &[MetricSummary], ctx: Ctx<'_>) -> Vec<Item> {
-    const INDENT: usize = 4;
+pub(super) fn metric_sections(
+    metrics: &[MetricSummary],
+    indent: usize,
+    full: bool,
+    ctx: Ctx<'_>,
+) -> Vec<Item> {
     let shown: Vec<(Section, &MetricSummary)> = metrics
         .iter()
-        .filter_map(|m| section_of(&m.name).map(|s| (s, m)))
+        .filter_map(|m| section_of(&m.name, full).map(|s| (s, m)))
         .collect();
-    let layout = Layout::new(shown.iter().map(|(_, m)| *m), INDENT, ctx);
+    let layout = Layout::new(shown.iter().map(|(_, m)| *m), indent, ctx);
     let mut items = Vec::new();
     for section in Section::ALL {
         let mut in_section: Vec<&MetricSummary> = shown
@@ -129,9 +135,9 @@ pub(super) fn metric_sections(metrics: &[MetricSummary], ctx: Ctx<'_>) -> Vec<It
         }
         in_section.sort_by(|a, b| metric_name_cmp(&a.name, &b.name));
         let title = ctx.style.bold(section.title());
-        items.push(Item::Line(format!("{}{title}", " ".repeat(INDENT))));
+        items.push(Item::Line(format!("{}{title}", " ".repeat(indent))));
         for m in in_section {
-            items.push(Item::Line(layout.line(m, INDENT, ctx)));
+            items.push(Item::Line(layout.line(m, indent, ctx)));
         }
         items.push(Item::Blank);
     }
@@ -144,21 +150,21 @@ mod tests {
 
     #[test]
     fn sections_by_prefix() {
+        let compact = |n| section_of(n, false);
         assert_eq!(
-            section_of("http_req_duration{status:200}"),
+            compact("http_req_duration{status:200}"),
             Some(Section::Http)
         );
-        assert_eq!(section_of("http_req_waiting"), None);
-        assert_eq!(section_of("checks"), None);
-        assert_eq!(section_of("checks_custom"), None);
-        assert_eq!(section_of("vus_custom"), Some(Section::Execution));
-        assert_eq!(
-            section_of("browser_web_vital_lcp"),
-            Some(Section::WebVitals)
-        );
-        assert_eq!(section_of("browser_data_sent"), Some(Section::Browser));
-        assert_eq!(section_of("ws_sessions"), Some(Section::WebSocket));
-        assert_eq!(section_of("grpc_req_duration"), Some(Section::Grpc));
-        assert_eq!(section_of("my_counter"), Some(Section::Custom));
+        assert_eq!(compact("http_req_waiting"), None);
+        assert_eq!(section_of("http_req_waiting", true), Some(Section::Http));
+        assert_eq!(section_of("group_duration", true), None);
+        assert_eq!(compact("checks"), None);
+        assert_eq!(compact("checks_custom"), None);
+        assert_eq!(compact("vus_custom"), Some(Section::Execution));
+        assert_eq!(compact("browser_web_vital_lcp"), Some(Section::WebVitals));
+        assert_eq!(compact("browser_data_sent"), Some(Section::Browser));
+        assert_eq!(compact("ws_sessions"), Some(Section::WebSocket));
+        assert_eq!(compact("grpc_req_duration"), Some(Section::Grpc));
+        assert_eq!(compact("my_counter"), Some(Section::Custom));
     }
 }

@@ -183,6 +183,7 @@ pub fn summary_data(fx: &Fixture, extra: &Extra<'_>) -> SummaryData {
         setup_data: data.get("setup_data").map(Value::to_string),
         options: Value::Null,
         undelivered: Vec::new(),
+        sections: None,
     }
 }
 

@@ -38,7 +38,7 @@ fn warn(msg: &str) {
 
 fn render_summary(data: &stampede_report::SummaryData, mode: SummaryMode) -> String {
     match mode {
-        SummaryMode::Compact => stampede_report::render_text(data),
+        SummaryMode::Compact | SummaryMode::Full => stampede_report::render_text(data),
         SummaryMode::Legacy => stampede_report::render_legacy_text(data),
     }
 }
@@ -63,20 +63,18 @@ pub struct RunOptions<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryMode {
     Compact,
+    /// Compact plus the HTTP timing breakdown and a section per scenario and group.
+    Full,
     Legacy,
 }
 
 impl SummaryMode {
-    /// k6's values; `full` (per-scenario and per-group sections) is refused.
+    /// k6's values.
     pub fn parse(s: &str) -> Result<SummaryMode, Failure> {
         match s {
             "compact" => Ok(SummaryMode::Compact),
+            "full" => Ok(SummaryMode::Full),
             "legacy" => Ok(SummaryMode::Legacy),
-            "full" => Err(Failure::new(
-                exit::USAGE,
-                "--summary-mode=full is not supported by stampede yet: its per-scenario and \
-                 per-group sections need metrics kept per scenario and group; use compact or legacy",
-            )),
             _ => Err(Failure::new(exit::USAGE, "invalid summary mode")),
         }
     }
@@ -147,6 +145,12 @@ pub fn execute(script: &Path, r: Resolved, opts: RunOptions<'_>) -> Result<u8, F
     let metrics = r.registry.lock().len();
     for key in &needs.tags {
         kept.keep_everywhere(key, metrics);
+    }
+    // The full summary's sections are per scenario and group.
+    if opts.summary_mode == SummaryMode::Full {
+        for key in ["scenario", "group"] {
+            kept.keep_everywhere(key, metrics);
+        }
     }
     settings.kept_tags = Arc::new(kept);
     settings.raw_samples = needs.samples;
@@ -346,6 +350,7 @@ fn report(
         options: r.options.to_json(),
         no_color: opts.no_color,
         undelivered,
+        full: opts.summary_mode == SummaryMode::Full,
     });
     if let Some(path) = opts.junit {
         let name = format!("stampede {}", script_name(&r.settings.script));

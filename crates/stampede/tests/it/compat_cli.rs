@@ -251,7 +251,7 @@ fn shape(summary: &str) -> Vec<String> {
 #[test]
 fn summary_modes_match_k6() {
     let s = script(SUMMARY_SCRIPT);
-    for mode in ["compact", "legacy"] {
+    for mode in ["compact", "full", "legacy"] {
         let flag = format!("--summary-mode={mode}");
         let (k, ours) = run_both(&[&flag, path(&s)], &[]);
         assert_eq!(
@@ -276,19 +276,13 @@ fn summary_modes_match_k6() {
     // Through the environment, as k6.
     let (k, ours) = run_both(&[path(&s)], &[("K6_SUMMARY_MODE", "legacy")]);
     assert_eq!(shape(&text(&ours.stdout)), shape(&text(&k.stdout)));
-    // A mode k6 does not know: 255 in both; `full`: refused with the reason.
+    // A mode k6 does not know: 255 in both.
     let (k, ours) = run_both(&["--summary-mode=bogus", path(&s)], &[]);
     assert_eq!(
         (k.status.code(), ours.status.code()),
         (Some(255), Some(255))
     );
     assert_eq!(untimed(&text(&ours.stderr)), untimed(&text(&k.stderr)));
-    let full = stampede()
-        .args(["run", "-q", "--summary-mode=full", path(&s)])
-        .output()
-        .unwrap();
-    assert_eq!(full.status.code(), Some(255));
-    assert!(text(&full.stderr).contains("--summary-mode=full is not supported"));
 }
 
 const HANDLE_SUMMARY: &str = r#"

@@ -114,3 +114,66 @@ export default function () { http.get(`${__ENV.BASE_URL}/`); }
         assert!(ours <= 2.0 * limit + 5.0 + 1.0, "{env:?}: {ours}");
     }
 }
+
+#[test]
+fn full_summary_has_k6s_sections() {
+    let server = target();
+    // Named scenarios (a section each, groups inside) and the shortcut's default scenario (its
+    // groups are sections of their own), nested groups, checks that pass and fail.
+    let named = r#"
+import http from 'k6/http';
+import { check, group } from 'k6';
+export const options = { scenarios: {
+  a: { executor: 'shared-iterations', vus: 1, iterations: 3 },
+  b: { executor: 'shared-iterations', vus: 1, iterations: 2, exec: 'other' } } };
+export default function () {
+  group('g1', () => { check(http.get(`${__ENV.BASE_URL}/`), { ok: (r) => r.status === 200 }); });
+}
+export function other() { http.get(`${__ENV.BASE_URL}/status/404`); }
+"#;
+    let shortcut = r#"
+import http from 'k6/http';
+import { check, group } from 'k6';
+export const options = { iterations: 1 };
+export default function () {
+  group('outer', () => {
+    http.get(`${__ENV.BASE_URL}/`);
+    group('inner', () => { check(1, { c1: () => true }); http.get(`${__ENV.BASE_URL}/`); });
+  });
+  group('second', () => { check(1, { c2: () => false }); });
+}
+"#;
+    // The names and dots exactly; of the values, how many there are and their labels.
+    let shape = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| match l.split_once(": ") {
+                Some((name, values)) if name.ends_with('.') => {
+                    let fields: Vec<String> = values
+                        .split_whitespace()
+                        .map(|f| f.split('=').next().unwrap_or("").to_string())
+                        .map(|f| {
+                            if f.chars().any(|c| c.is_ascii_digit()) {
+                                "#".into()
+                            } else {
+                                f
+                            }
+                        })
+                        .collect();
+                    format!("{name}: {}", fields.join(" "))
+                }
+                _ => l.trim_end().to_string(),
+            })
+            .collect()
+    };
+    for source in [named, shortcut] {
+        let s = script(source);
+        let args = ["--summary-mode", "full"];
+        let theirs = k6_run(&s, &server.base_url(), &args);
+        assert!(theirs.status.success());
+        let ours = crate::support::run(&s, &server.base_url(), &args);
+        assert_eq!(ours.code, 0, "{}", ours.stderr);
+        let theirs = shape(&String::from_utf8_lossy(&theirs.stdout));
+        assert!(theirs.iter().any(|l| l.contains("GROUP:")), "{theirs:#?}");
+        assert_eq!(shape(&ours.stdout), theirs);
+    }
+}
