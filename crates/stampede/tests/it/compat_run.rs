@@ -177,3 +177,53 @@ export default function () {
         assert_eq!(shape(&ours.stdout), theirs);
     }
 }
+
+#[test]
+fn what_cannot_be_honoured_yet_is_refused_with_the_reason() {
+    let s = script("export default function () {}\n");
+    // Flags: exit 255 and the reason, never a run that ignores them.
+    for flag in [
+        vec!["--paused"],
+        vec!["--execution-segment", "0:1/2"],
+        vec!["--execution-segment-sequence", "0,1/2,1"],
+        vec!["--local-ips", "127.0.0.2"],
+        vec!["--type", "archive"],
+    ] {
+        let mut args = vec!["run", "-q"];
+        args.extend(&flag);
+        args.push(s.path.to_str().unwrap());
+        let out = crate::support::raw(&args);
+        assert_eq!(out.code, 255, "{flag:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(flag[0]) && out.stderr.contains("is not supported by stampede"),
+            "{flag:?}: {}",
+            out.stderr
+        );
+    }
+    // Option keys: exit 104 naming the key; `paused: false` asks for nothing.
+    for (options, code) in [
+        ("{ paused: true }", 104),
+        ("{ executionSegment: '0:1/2' }", 104),
+        ("{ paused: false, iterations: 1 }", 0),
+    ] {
+        let s = script(&format!(
+            "export const options = {options};\nexport default function () {{}}\n"
+        ));
+        let out = crate::support::run(&s, "http://127.0.0.1:1", &[]);
+        assert_eq!(out.code, code, "{options}: {}", out.stderr);
+    }
+    // Ignoring `--address` changes no result: a warning says so.
+    let out = crate::support::raw(&[
+        "run",
+        "-q",
+        "--address",
+        "127.0.0.1:0",
+        s.path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--address is ignored"),
+        "{}",
+        out.stderr
+    );
+}
