@@ -172,6 +172,23 @@ function parseSetCookie(line) {
   return c;
 }
 
+// gjson paths with no special character: keys and indexes joined by single dots.
+const PLAIN_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const NOT_JSON = {};
+
+// A parsed JSON value's deep copy.
+function copy(v) {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(copy);
+  const out = {};
+  for (const k of Object.keys(v)) {
+    // A `__proto__` key is an own property of the parse, not the prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: copy(v[k]), enumerable: true, writable: true, configurable: true });
+    else out[k] = copy(v[k]);
+  }
+  return out;
+}
+
 export class Response {
   // Everything but `status` and `body` waits in `_n` (a native ResponseMeta) until read.
   get status_text() { return this._n.field(0); }
@@ -253,8 +270,30 @@ export class Response {
   json(selector) {
     if (selector !== undefined) {
       if (this.body === null || this.body === undefined) throw new Error('the body is null so we can\'t transform it to JSON - this likely was because of a request error getting the response');
+      const path = String(selector);
+      // A plain path (keys and array indexes joined by dots) selects what gjson would from a
+      // parse of the body kept for selectors only; an object or array comes out copied, as
+      // k6 makes it anew each call, so the parse stays the body's. Other paths go to gjson.
+      if (PLAIN_PATH.test(path)) {
+        if (this._sb !== this.body) {
+          this._sb = this.body;
+          try {
+            this._s = JSON.parse(typeof this.body === 'string' ? this.body : N.bytesToString(this.body));
+          } catch (e) {
+            this._s = NOT_JSON;
+          }
+        }
+        let v = this._s;
+        if (v !== NOT_JSON) {
+          for (const key of path.split('.')) {
+            if (Array.isArray(v) ? !/^[0-9]+$/.test(key) : (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, key))) return undefined;
+            v = v[key];
+          }
+          return copy(v);
+        }
+      }
       const text = typeof this.body === 'string' ? this.body : N.bytesToString(this.body);
-      const raw = N.gjson(text, String(selector));
+      const raw = N.gjson(text, path);
       return raw === undefined ? undefined : JSON.parse(raw);
     }
     let parsed = this._j;
