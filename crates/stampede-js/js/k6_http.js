@@ -114,7 +114,7 @@ function prepare(method, url, body, params) {
     }
     url = url.url;
   }
-  return [
+  const req = [
     String(method).toUpperCase(),
     String(url),
     b,
@@ -127,11 +127,18 @@ function prepare(method, url, body, params) {
     'responseCallback' in p,
     p.responseCallback,
     p.throw === undefined ? undefined : !!p.throw,
-    // As k6: a `jar` that is not a cookie jar is ignored.
-    p.jar && typeof p.jar === 'object' ? p.jar[JAR] : undefined,
-    p.auth === undefined || p.auth === null ? undefined : String(p.auth),
-    p.compression === undefined || p.compression === null ? undefined : String(p.compression),
   ];
+  // The rarer params only when given: the native side reads past the end as undefined.
+  const { jar, auth, compression } = p;
+  if (jar !== undefined || auth !== undefined || compression !== undefined) {
+    req.push(
+      // As k6: a `jar` that is not a cookie jar is ignored.
+      jar && typeof jar === 'object' ? jar[JAR] : undefined,
+      auth === undefined || auth === null ? undefined : String(auth),
+      compression === undefined || compression === null ? undefined : String(compression),
+    );
+  }
+  return req;
 }
 
 // Go's http.CanonicalHeaderKey: each dash-separated word capitalized, unless the name holds a
@@ -174,7 +181,20 @@ function parseSetCookie(line) {
 
 // gjson paths with no special character: keys and indexes joined by single dots.
 const PLAIN_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const DIGITS = /^[0-9]+$/;
 const NOT_JSON = {};
+// Scripts use a few selectors over and over: each is looked at once.
+const PATHS = new Map();
+
+// A plain path's keys, or null for any other gjson path.
+function plainPath(path) {
+  let keys = PATHS.get(path);
+  if (keys === undefined) {
+    keys = PLAIN_PATH.test(path) ? path.split('.') : null;
+    if (PATHS.size < 1024) PATHS.set(path, keys);
+  }
+  return keys;
+}
 
 // A parsed JSON value's deep copy.
 function copy(v) {
@@ -274,7 +294,8 @@ export class Response {
       // A plain path (keys and array indexes joined by dots) selects what gjson would from a
       // parse of the body kept for selectors only; an object or array comes out copied, as
       // k6 makes it anew each call, so the parse stays the body's. Other paths go to gjson.
-      if (PLAIN_PATH.test(path)) {
+      const keys = plainPath(path);
+      if (keys !== null) {
         if (this._sb !== this.body) {
           this._sb = this.body;
           try {
@@ -285,8 +306,9 @@ export class Response {
         }
         let v = this._s;
         if (v !== NOT_JSON) {
-          for (const key of path.split('.')) {
-            if (Array.isArray(v) ? !/^[0-9]+$/.test(key) : (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, key))) return undefined;
+          for (let i = 0; i < keys.length; i++) {
+            const key = keys[i];
+            if (Array.isArray(v) ? !DIGITS.test(key) : (v === null || typeof v !== 'object' || !Object.hasOwn(v, key))) return undefined;
             v = v[key];
           }
           return copy(v);

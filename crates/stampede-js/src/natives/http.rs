@@ -38,8 +38,9 @@ struct Prepared {
     auth: AuthScheme,
     /// Why the request is not sent (a param k6 refuses, e.g. an unknown `compression`).
     refused: Option<String>,
-    /// A URL that does not parse: what k6 (Go) makes of it.
-    bad_url: Option<BadUrl>,
+    /// A URL that does not parse: what k6 (Go) makes of it (boxed: it is rare, and the
+    /// struct moves with every request).
+    bad_url: Option<Box<BadUrl>>,
 }
 
 /// What k6 does with a URL the `url` crate can't parse. Go's parser is laxer: a relative URL,
@@ -236,7 +237,7 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         Err(e) => (
             // Never requested: the request fails as `bad_url` says.
             url::Url::parse("http://invalid.invalid/").map_err(|e| throw(ctx, e.to_string()))?,
-            Some(BadUrl::classify(&method, url_s, e)),
+            Some(Box::new(BadUrl::classify(&method, url_s, e))),
         ),
     };
     let body: Value<'js> = item(a, len, 2)?;
@@ -252,8 +253,15 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
             (h.len() == 2).then(|| (std::mem::take(&mut h[0]), std::mem::take(&mut h[1])))
         })
         .collect();
+    // The rarer params (jar, auth, compression) follow only when the script gave one.
+    let rare = len > 12;
     let mut refused = None;
-    if let Some(list) = item::<Option<String>>(a, len, 14)? {
+    let compression = if rare {
+        item::<Option<String>>(a, len, 14)?
+    } else {
+        None
+    };
+    if let Some(list) = compression {
         match stampede_http::Compression::parse_list(&list) {
             Err(e) => refused = Some(e),
             Ok(algos) if has_body && !algos.is_empty() => {
@@ -295,26 +303,33 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
     } else {
         None
     };
+    let throw = item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw);
+    let (jar, auth) = if rare {
+        let jar = item::<Option<rquickjs::Class<'js, super::cookie_jar::JarHandle>>>(a, len, 12)?
+            .map(|h| h.borrow().jar.clone());
+        // As k6: "digest" and "ntlm" start a handshake; anything else leaves Basic from the
+        // URL.
+        let auth = match item::<Option<rquickjs::CString<'js>>>(a, len, 13)?
+            .as_ref()
+            .map(|s| s.as_str())
+        {
+            Some("digest") => AuthScheme::Digest,
+            Some("ntlm") => AuthScheme::Ntlm,
+            _ => AuthScheme::Basic,
+        };
+        (jar, auth)
+    } else {
+        (None, AuthScheme::Basic)
+    };
     let prepared = Prepared {
         method: method.clone(),
         tags,
         mode,
         callback,
-        throw: item::<Option<bool>>(a, len, 11)?.unwrap_or(settings.throw),
-        auth: AuthScheme::Basic,
+        throw,
+        auth,
         refused,
         bad_url,
-    };
-    let jar = item::<Option<rquickjs::Class<'js, super::cookie_jar::JarHandle>>>(a, len, 12)?
-        .map(|h| h.borrow().jar.clone());
-    // As k6: "digest" and "ntlm" start a handshake; anything else leaves Basic from the URL.
-    let auth = match item::<Option<rquickjs::CString<'js>>>(a, len, 13)?
-        .as_ref()
-        .map(|s| s.as_str())
-    {
-        Some("digest") => AuthScheme::Digest,
-        Some("ntlm") => AuthScheme::Ntlm,
-        _ => AuthScheme::Basic,
     };
     let req = Request {
         method,
@@ -331,7 +346,6 @@ fn prepare<'js>(ctx: &Ctx<'js>, s: &VuState, a: &Array<'js>) -> Result<(Request,
         auth,
         debug: settings.http_debug,
     };
-    let prepared = Prepared { auth, ..prepared };
     Ok((req, prepared))
 }
 
