@@ -435,7 +435,8 @@ export default function () {
   exec.vu.metrics.tags.phase = 'warm';
   http.get(`${__ENV.BASE_URL}/get`);
   delete exec.vu.metrics.tags.phase;
-  check(null, { 'options visible': () => exec.test.options.iterations === 2 });
+  // As k6: the shortcut is folded into the scenarios.
+  check(null, { 'options visible': () => exec.test.options.scenarios.default.iterations === 2 && exec.test.options.iterations === undefined });
 }
 "#,
     );
