@@ -44,6 +44,19 @@ fn push_header(out: &mut String, name: &str, value: &[u8]) {
 
 /// The request as sent (lines end in `\n`, as k6 prints them): Host, User-Agent and
 /// Content-Length first, the other headers sorted by name, then the body if `full`.
+/// The headers of `head` but those in `skip`, by Go-canonical name (Go's dump sorts them).
+fn push_sorted(out: &mut String, head: &HeaderMap, skip: &[header::HeaderName]) {
+    let mut rest: Vec<(String, &[u8])> = head
+        .iter()
+        .filter(|(k, _)| !skip.contains(k))
+        .map(|(k, v)| (canonical_name(k.as_str()), v.as_bytes()))
+        .collect();
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, v) in rest {
+        push_header(out, &k, v);
+    }
+}
+
 pub(crate) fn request(
     method: &http::Method,
     url: &Url,
@@ -61,17 +74,11 @@ pub(crate) fn request(
             push_header(&mut out, &canonical_name(first.as_str()), v.as_bytes());
         }
     }
-    let mut rest: Vec<(String, &[u8])> = head
-        .iter()
-        .filter(|(k, _)| {
-            *k != header::HOST && *k != header::USER_AGENT && *k != header::CONTENT_LENGTH
-        })
-        .map(|(k, v)| (canonical_name(k.as_str()), v.as_bytes()))
-        .collect();
-    rest.sort_by(|a, b| a.0.cmp(&b.0));
-    for (k, v) in rest {
-        push_header(&mut out, &k, v);
-    }
+    push_sorted(
+        &mut out,
+        head,
+        &[header::HOST, header::USER_AGENT, header::CONTENT_LENGTH],
+    );
     out.push('\n');
     if full {
         out.push_str(&String::from_utf8_lossy(body));
@@ -103,17 +110,15 @@ pub(crate) fn response(
     } else if let Some(n) = length.filter(|n| *n > 0) {
         out.push_str(&format!("Content-Length: {n}\n"));
     }
-    let mut rest: Vec<(String, &[u8])> = head
-        .iter()
-        .filter(|(k, _)| {
-            *k != header::CONTENT_LENGTH && *k != header::TRANSFER_ENCODING && *k != header::TRAILER
-        })
-        .map(|(k, v)| (canonical_name(k.as_str()), v.as_bytes()))
-        .collect();
-    rest.sort_by(|a, b| a.0.cmp(&b.0));
-    for (k, v) in rest {
-        push_header(&mut out, &k, v);
-    }
+    push_sorted(
+        &mut out,
+        head,
+        &[
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+            header::TRAILER,
+        ],
+    );
     let body_allowed =
         !(100..200).contains(&status_code) && status_code != 204 && status_code != 304;
     if !chunked && length == Some(0) && body_allowed {
