@@ -24,6 +24,27 @@ const BUILTINS: &[(&str, &str)] = &[
 
 const BUILTIN_PREFIX: &str = "<stampede>/";
 
+/// Parts of the built-in modules a VU evaluates only when first needed (not importable).
+const INTERNAL: &[(&str, &str)] = &[("http_extra", include_str!("../js/k6_http_extra.js"))];
+
+/// The namespace of the internal module `name`, evaluated in this VU's context the first time
+/// (the caller keeps it): what few scripts use stays out of every VU's memory.
+pub(crate) fn internal_module<'js>(
+    ctx: &Ctx<'js>,
+    test: &TestContext,
+    name: &str,
+) -> Result<rquickjs::Object<'js>> {
+    let (_, src) = INTERNAL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| Error::new_loading_message(name, "unknown internal module"))?;
+    let full = format!("{BUILTIN_PREFIX}internal/{name}");
+    let module = declare(ctx, test, &full, || Ok(src.as_bytes().to_vec()))?;
+    // It has no top-level await: evaluating it runs it to the end.
+    let (module, _) = module.eval()?;
+    module.namespace()
+}
+
 /// `js/globals.js` (`console`, timers), evaluated in every VU before the script.
 const GLOBALS: &str = include_str!("../js/globals.js");
 

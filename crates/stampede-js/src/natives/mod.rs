@@ -133,6 +133,17 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, state: &Rc<VuState>) -> Result<()> {
 
     let s = state.clone();
     n.set(
+        "internalModule",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: String| -> Result<Object<'js>> {
+                crate::loader::internal_module(&ctx, &s.worker.test, &name)
+            },
+        )?,
+    )?;
+
+    let s = state.clone();
+    n.set(
         "typedArrays",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>| s.typed_arrays(&ctx))?,
     )?;
