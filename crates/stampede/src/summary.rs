@@ -107,7 +107,7 @@ pub fn build(i: SummaryInputs<'_>) -> SummaryData {
 }
 
 /// The sections of k6's full summary: a `SCENARIO` per scenario, in name order, with its
-/// groups inside; the shortcut's `default` scenario has none, its groups are sections of
+/// groups inside in the order they ran; the shortcut's `default` scenario has none, its groups are sections of
 /// their own.
 fn full_sections(
     registry: &Registry,
@@ -117,7 +117,11 @@ fn full_sections(
 ) -> Vec<SummarySection> {
     let mut scenarios: Vec<String> = Vec::new();
     let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for id in totals.metrics() {
+    // Groups in the order they ran, as k6 lists them: `group_duration`'s tag sets are in the
+    // order each group first ended; the other metrics only add groups it lacks.
+    let ids = std::iter::once(builtin::GROUP_DURATION)
+        .chain(totals.metrics().filter(|id| *id != builtin::GROUP_DURATION));
+    for id in ids {
         for (tags, _) in totals.tag_sets(id) {
             let Some(scenario) = tags.get("scenario") else {
                 continue;
@@ -160,7 +164,7 @@ fn full_sections(
     out
 }
 
-/// The groups directly inside `parent` (a group path, `""` for the root), by name.
+/// The groups directly inside `parent` (a group path, `""` for the root), in the order they ran.
 fn child_groups(
     registry: &Registry,
     totals: &Totals,
@@ -170,7 +174,7 @@ fn child_groups(
     known: &[String],
     parent: &str,
 ) -> Vec<SummarySection> {
-    let mut children: Vec<&String> = known
+    let children: Vec<&String> = known
         .iter()
         .filter(|p| {
             p.strip_prefix(parent)
@@ -178,7 +182,6 @@ fn child_groups(
                 .is_some_and(|name| !name.contains("::"))
         })
         .collect();
-    children.sort();
     children
         .into_iter()
         .map(|path| {

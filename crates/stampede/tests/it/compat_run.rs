@@ -141,6 +141,8 @@ export default function () {
     group('inner', () => { check(1, { c1: () => true }); http.get(`${__ENV.BASE_URL}/`); });
   });
   group('second', () => { check(1, { c2: () => false }); });
+  // Listed in the order they ran, not by name.
+  group('aardvark', () => { check(1, { c3: () => true }); });
 }
 "#;
     // The names and dots exactly; of the values, how many there are and their labels.
