@@ -45,6 +45,6 @@ pub use debug::{HopDump, HttpDebug};
 pub use error::{code as error_code, go_dial_error, HttpError};
 pub use headers::canonical_name;
 pub use message::{ClientConfig, Hop, Request, Response, DEFAULT_USER_AGENT};
-pub use net::{split_host_port, HostRule, HostTarget, NetRules, Policy, Select};
+pub use net::{split_host_port, HostRule, HostTarget, NetRules};
 pub use timing::Timings;
 pub use tls::build_tls;

@@ -4,29 +4,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use stampede_core::{DnsPolicy, DnsSelect};
+
 use crate::error::{code, Failure};
-
-/// Which of a name's addresses a new connection dials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Select {
-    First,
-    /// k6's default.
-    #[default]
-    Random,
-    RoundRobin,
-}
-
-/// Which address families are used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Policy {
-    /// k6's default: IPv4 when the name has any.
-    #[default]
-    PreferIpv4,
-    PreferIpv6,
-    OnlyIpv4,
-    OnlyIpv6,
-    Any,
-}
 
 /// What a `hosts` entry maps a name to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +38,8 @@ pub struct NetRules {
     pub blacklist: Vec<ipnet::IpNet>,
     /// How long a lookup is reused: `None` for the whole test, zero not at all.
     pub dns_ttl: Option<Duration>,
-    pub select: Select,
-    pub policy: Policy,
+    pub select: DnsSelect,
+    pub policy: DnsPolicy,
 }
 
 impl Default for NetRules {
@@ -69,8 +49,8 @@ impl Default for NetRules {
             blocked_hostnames: Vec::new(),
             blacklist: Vec::new(),
             dns_ttl: Some(Duration::from_secs(300)),
-            select: Select::default(),
-            policy: Policy::default(),
+            select: DnsSelect::default(),
+            policy: DnsPolicy::default(),
         }
     }
 }
@@ -172,13 +152,13 @@ impl NetRules {
     ) -> Result<Vec<IpAddr>, Failure> {
         let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = ips.iter().partition(|ip| ip.is_ipv4());
         let usable = match self.policy {
-            Policy::PreferIpv4 if !v4.is_empty() => v4,
-            Policy::PreferIpv4 => v6,
-            Policy::PreferIpv6 if !v6.is_empty() => v6,
-            Policy::PreferIpv6 => v4,
-            Policy::OnlyIpv4 => v4,
-            Policy::OnlyIpv6 => v6,
-            Policy::Any => ips.to_vec(),
+            DnsPolicy::PreferIpv4 if !v4.is_empty() => v4,
+            DnsPolicy::PreferIpv4 => v6,
+            DnsPolicy::PreferIpv6 if !v6.is_empty() => v6,
+            DnsPolicy::PreferIpv6 => v4,
+            DnsPolicy::OnlyIpv4 => v4,
+            DnsPolicy::OnlyIpv6 => v6,
+            DnsPolicy::Any => ips.to_vec(),
         };
         if usable.is_empty() {
             // k6's words and code when the policy leaves no address.
@@ -188,9 +168,9 @@ impl NetRules {
             ));
         }
         let start = match self.select {
-            Select::First => 0,
-            Select::Random => fastrand::usize(..usable.len()),
-            Select::RoundRobin => turn % usable.len(),
+            DnsSelect::First => 0,
+            DnsSelect::Random => fastrand::usize(..usable.len()),
+            DnsSelect::RoundRobin => turn % usable.len(),
         };
         // The chosen one first, the others after it should it fail.
         let mut out = usable[start..].to_vec();
@@ -246,16 +226,16 @@ mod tests {
             "127.0.0.2".parse().unwrap(),
         ];
         let mut r = NetRules {
-            select: Select::First,
+            select: DnsSelect::First,
             ..NetRules::default()
         };
         assert_eq!(r.pick("n", &ips, 0).unwrap()[0], ips[1]);
-        r.policy = Policy::OnlyIpv6;
+        r.policy = DnsPolicy::OnlyIpv6;
         assert_eq!(r.pick("n", &ips, 0).unwrap(), vec![ips[0]]);
-        r.policy = Policy::Any;
-        r.select = Select::RoundRobin;
+        r.policy = DnsPolicy::Any;
+        r.select = DnsSelect::RoundRobin;
         assert_eq!(r.pick("n", &ips, 4).unwrap()[0], ips[1]);
-        r.policy = Policy::OnlyIpv6;
+        r.policy = DnsPolicy::OnlyIpv6;
         assert!(r.pick("n", &ips[1..], 0).is_err());
     }
 }

@@ -276,8 +276,7 @@ pub fn http_config(o: &Options) -> Result<Arc<stampede_http::ClientConfig>, Fail
 
 /// The HTTP client's network rules from k6's `hosts`, `blockHostnames`, `blacklistIPs`, `dns`.
 fn net_rules(net: &stampede_core::NetOptions) -> Result<stampede_http::NetRules, String> {
-    use stampede_core::{DnsPolicy, DnsSelect};
-    use stampede_http::{HostRule, Policy, Select};
+    use stampede_http::HostRule;
     let mut rules = stampede_http::NetRules::default();
     for (name, target) in net.hosts.iter().flatten() {
         rules
@@ -291,18 +290,8 @@ fn net_rules(net: &stampede_core::NetOptions) -> Result<stampede_http::NetRules,
     if let Some(ttl) = net.dns.ttl {
         rules.dns_ttl = ttl;
     }
-    rules.select = match net.dns.select.unwrap_or_default() {
-        DnsSelect::First => Select::First,
-        DnsSelect::Random => Select::Random,
-        DnsSelect::RoundRobin => Select::RoundRobin,
-    };
-    rules.policy = match net.dns.policy.unwrap_or_default() {
-        DnsPolicy::PreferIpv4 => Policy::PreferIpv4,
-        DnsPolicy::PreferIpv6 => Policy::PreferIpv6,
-        DnsPolicy::OnlyIpv4 => Policy::OnlyIpv4,
-        DnsPolicy::OnlyIpv6 => Policy::OnlyIpv6,
-        DnsPolicy::Any => Policy::Any,
-    };
+    rules.select = net.dns.select.unwrap_or_default();
+    rules.policy = net.dns.policy.unwrap_or_default();
     Ok(rules)
 }
 
