@@ -225,23 +225,28 @@ fn section_of(
         let (Some(name), Agg::Rate { trues, total }) = (tags.get("check"), agg) else {
             continue;
         };
-        if !tags.matches(selector) {
-            continue;
-        }
-        match checks.iter_mut().find(|c| c.name == name) {
-            Some(c) => {
-                c.passes += trues;
-                c.fails += total - trues;
-            }
-            None => checks.push(CheckSummary {
-                name: name.to_string(),
-                group_path: tags.get("group").unwrap_or("").to_string(),
-                passes: *trues,
-                fails: total - trues,
-            }),
+        if tags.matches(selector) {
+            let path = tags.get("group").unwrap_or("");
+            add_check(&mut checks, name, path, *trues, *total);
         }
     }
     (metrics, checks)
+}
+
+/// Adds a check's passes (`trues` of `total`) to its entry in `checks`, made if new.
+fn add_check(checks: &mut Vec<CheckSummary>, name: &str, path: &str, trues: u64, total: u64) {
+    match checks.iter_mut().find(|c| c.name == name) {
+        Some(c) => {
+            c.passes += trues;
+            c.fails += total - trues;
+        }
+        None => checks.push(CheckSummary {
+            name: name.to_string(),
+            group_path: path.to_string(),
+            passes: trues,
+            fails: total - trues,
+        }),
+    }
 }
 
 /// Check names in the order they were first seen.
@@ -270,19 +275,13 @@ fn groups(totals: &Totals) -> GroupSummary {
             continue;
         };
         let path = tags.get("group").unwrap_or("");
-        let g = group_at(&mut root, path);
-        match g.checks.iter_mut().find(|c| c.name == name) {
-            Some(c) => {
-                c.passes += trues;
-                c.fails += total - trues;
-            }
-            None => g.checks.push(CheckSummary {
-                name: name.to_string(),
-                group_path: path.to_string(),
-                passes: *trues,
-                fails: total - trues,
-            }),
-        }
+        add_check(
+            &mut group_at(&mut root, path).checks,
+            name,
+            path,
+            *trues,
+            *total,
+        );
     }
     root
 }
