@@ -166,9 +166,12 @@ impl Inner {
         let request_close = headers.iter().any(|(n, v)| {
             n.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close")
         });
-        let has_own_auth = headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+        // Only a digest handshake asks (its first request's Basic credentials).
+        let has_own_auth = || {
+            headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        };
         let user_cookie: Option<&str> = headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("cookie"))
@@ -238,7 +241,7 @@ impl Inner {
                     (Some(NtlmStep::Basic), _) => AuthHeader::Default,
                     (_, Some(v)) => AuthHeader::Value(v),
                     (_, None) => match first_basic.as_deref() {
-                        Some(b) if !has_own_auth => AuthHeader::Value(b),
+                        Some(b) if !has_own_auth() => AuthHeader::Value(b),
                         _ => AuthHeader::Default,
                     },
                 },
